@@ -211,8 +211,14 @@ check_directory(pcard_cap *c)
 
 		if (pcard_rd_u16(&r, &v) != PCARD_OK)
 			return corrupt();
-		/* An absent component must be listed with size 0, a present one with its own. */
-		if (v != want || (v != 0 && ci->comp_len[t] == 0))
+		/*
+		 * A present component must be listed with its own size, an absent one with 0;
+		 * except Descriptor and Debug, which a load file may leave out.
+		 */
+		if (ci->comp_len[t] == 0 &&
+		    (t == PCARD_CAP_DESCRIPTOR || t == PCARD_CAP_DEBUG))
+			continue;
+		if (v != want)
 			return corrupt();
 	}
 	if (pcard_rd_skip(&r, 6) != PCARD_OK ||	/* static_field_size_info */
