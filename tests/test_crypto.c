@@ -1,5 +1,6 @@
 /* test_crypto.c: symmetric primitives, padding, KCVs, digests and the asymmetric keys. */
 #include <pthread.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -460,6 +461,339 @@ test_threads(void **state)
 	}
 }
 
+/* ---- asymmetric keys ---- */
+
+static pcard_pkey *g_rsa, *g_ec;
+
+static int
+pkey_setup(void **state)
+{
+	(void)state;
+	if (pcard_pkey_gen_rsa(2048, &g_rsa) != PCARD_OK || pcard_pkey_gen_ec("P-256", &g_ec) != PCARD_OK)
+		return -1;
+	return 0;
+}
+
+static int
+pkey_teardown(void **state)
+{
+	(void)state;
+	pcard_pkey_free(g_rsa);
+	pcard_pkey_free(g_ec);
+	return 0;
+}
+
+static void
+sign_verify_tamper(const pcard_pkey *priv, const pcard_pkey *pub, pcard_sig_scheme s,
+    pcard_hash h, size_t want_len)
+{
+	uint8_t msg[100], sig[600];
+	size_t len, i;
+
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)i;
+	assert_int_equal(pcard_sign(priv, s, h, msg, sizeof msg, sig, sizeof sig, &len), PCARD_OK);
+	if (want_len != 0)
+		assert_int_equal(len, want_len);
+	assert_int_equal(pcard_verify(pub, s, h, msg, sizeof msg, sig, len), PCARD_OK);
+	assert_int_equal(pcard_verify(priv, s, h, msg, sizeof msg, sig, len), PCARD_OK);
+	msg[3] ^= 0x01;
+	assert_int_equal(pcard_verify(pub, s, h, msg, sizeof msg, sig, len), PCARD_E_VERIFY);
+	msg[3] ^= 0x01;
+	sig[len - 1] ^= 0x40;
+	assert_int_equal(pcard_verify(pub, s, h, msg, sizeof msg, sig, len), PCARD_E_VERIFY);
+	sig[len - 1] ^= 0x40;
+	assert_int_equal(pcard_verify(pub, s, h, msg, sizeof msg, sig, len - 1), PCARD_E_VERIFY);
+	/* another hash does not verify */
+	assert_int_equal(pcard_verify(pub, s, h == PCARD_HASH_SHA256 ? PCARD_HASH_SHA384 :
+	    PCARD_HASH_SHA256, msg, sizeof msg, sig, len), PCARD_E_VERIFY);
+	assert_int_equal(pcard_sign(priv, s, h, msg, sizeof msg, sig, len - 1, &len),
+	    PCARD_E_NOSPACE);
+}
+
+static void
+test_rsa_sign(void **state)
+{
+	uint8_t msg[4] = { 1, 2, 3, 4 }, sig[256];
+	size_t len;
+
+	(void)state;
+	assert_true(pcard_pkey_is_rsa(g_rsa));
+	assert_false(pcard_pkey_is_ec(g_rsa));
+	assert_int_equal(pcard_pkey_bits(g_rsa), 2048);
+	sign_verify_tamper(g_rsa, g_rsa, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, 256);
+	sign_verify_tamper(g_rsa, g_rsa, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA1, 256);
+	sign_verify_tamper(g_rsa, g_rsa, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA256, 256);
+	sign_verify_tamper(g_rsa, g_rsa, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA512, 256);
+	/* a PSS signature is not a PKCS#1 v1.5 one */
+	assert_int_equal(pcard_sign(g_rsa, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA256, msg, 4, sig,
+	    sizeof sig, &len), PCARD_OK);
+	assert_int_equal(pcard_verify(g_rsa, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg, 4, sig,
+	    len), PCARD_E_VERIFY);
+	/* wrong key kind, no hash, unknown scheme */
+	assert_int_equal(pcard_sign(g_rsa, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 4, sig,
+	    sizeof sig, &len), PCARD_E_KEY);
+	assert_int_equal(pcard_sign(g_rsa, PCARD_SIG_RSA_PSS, PCARD_HASH_NONE, msg, 4, sig,
+	    sizeof sig, &len), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_verify(g_rsa, (pcard_sig_scheme)7, PCARD_HASH_SHA256, msg, 4, sig,
+	    len), PCARD_E_UNSUPPORTED);
+}
+
+static void
+test_ecdsa_sign(void **state)
+{
+	pcard_pkey *p384;
+	uint8_t msg[4] = { 1, 2, 3, 4 }, sig[132];
+	size_t len;
+
+	(void)state;
+	assert_true(pcard_pkey_is_ec(g_ec));
+	assert_int_equal(pcard_pkey_bits(g_ec), 256);
+	sign_verify_tamper(g_ec, g_ec, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, 64);
+	assert_int_equal(pcard_pkey_gen_ec("P-384", &p384), PCARD_OK);
+	sign_verify_tamper(p384, p384, PCARD_SIG_ECDSA, PCARD_HASH_SHA384, 96);
+	pcard_pkey_free(p384);
+	assert_int_equal(pcard_pkey_gen_ec("P-521", &p384), PCARD_OK);
+	sign_verify_tamper(p384, p384, PCARD_SIG_ECDSA, PCARD_HASH_SHA512, 132);
+	pcard_pkey_free(p384);
+	assert_int_equal(pcard_sign(g_ec, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg, 4, sig,
+	    sizeof sig, &len), PCARD_E_KEY);
+	/* r = 0 or s = 0 never verifies */
+	memset(sig, 0, 64);
+	assert_int_equal(pcard_verify(g_ec, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 4, sig, 64),
+	    PCARD_E_VERIFY);
+	assert_int_equal(pcard_pkey_gen_ec("P-192", &p384), PCARD_E_UNSUPPORTED);
+	assert_null(p384);
+	assert_int_equal(pcard_pkey_gen_rsa(512, &p384), PCARD_E_INVALID_ARG);
+}
+
+/* RFC 6979 A.2.5: P-256, SHA-256, message "sample", deterministic signature. */
+static void
+test_ecdsa_known_answer(void **state)
+{
+	uint8_t pt[65], sig[64];
+	pcard_pkey *pub;
+
+	(void)state;
+	pt[0] = 0x04;
+	hex("60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
+	    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299", pt + 1, 64);
+	hex("EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
+	    "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8", sig, 64);
+	assert_int_equal(pcard_pkey_ec_from_point("P-256", pt, 65, &pub), PCARD_OK);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256,
+	    (const uint8_t *)"sample", 6, sig, 64), PCARD_OK);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256,
+	    (const uint8_t *)"sampl3", 6, sig, 64), PCARD_E_VERIFY);
+	/* a public key cannot sign */
+	assert_int_equal(pcard_sign(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, sig, 4, sig, 64,
+	    &(size_t){ 0 }), PCARD_E_KEY);
+	pcard_pkey_free(pub);
+}
+
+static void
+test_oaep(void **state)
+{
+	uint8_t in[190], ct[256], pt[256];
+	size_t len, ptl, i;
+
+	(void)state;
+	for (i = 0; i < sizeof in; i++)
+		in[i] = (uint8_t)(i ^ 0x5C);
+	assert_int_equal(pcard_rsa_oaep_encrypt(g_rsa, PCARD_HASH_SHA1, in, 16, ct, sizeof ct,
+	    &len), PCARD_OK);
+	assert_int_equal(len, 256);
+	assert_int_equal(pcard_rsa_oaep_decrypt(g_rsa, PCARD_HASH_SHA1, ct, len, pt, sizeof pt,
+	    &ptl), PCARD_OK);
+	assert_int_equal(ptl, 16);
+	assert_memory_equal(pt, in, 16);
+	/* wrong hash, tampered ciphertext */
+	assert_int_equal(pcard_rsa_oaep_decrypt(g_rsa, PCARD_HASH_SHA256, ct, len, pt, sizeof pt,
+	    &ptl), PCARD_E_CRYPTO);
+	ct[100] ^= 1;
+	assert_int_equal(pcard_rsa_oaep_decrypt(g_rsa, PCARD_HASH_SHA1, ct, len, pt, sizeof pt,
+	    &ptl), PCARD_E_CRYPTO);
+	/* SHA-256 carries at most 256 - 66 = 190 bytes */
+	assert_int_equal(pcard_rsa_oaep_encrypt(g_rsa, PCARD_HASH_SHA256, in, 190, ct, sizeof ct,
+	    &len), PCARD_OK);
+	assert_int_equal(pcard_rsa_oaep_decrypt(g_rsa, PCARD_HASH_SHA256, ct, len, pt, 189, &ptl),
+	    PCARD_E_NOSPACE);
+	assert_int_equal(pcard_rsa_oaep_decrypt(g_rsa, PCARD_HASH_SHA256, ct, len, pt, sizeof pt,
+	    &ptl), PCARD_OK);
+	assert_int_equal(ptl, 190);
+	assert_memory_equal(pt, in, 190);
+	assert_int_equal(pcard_rsa_oaep_encrypt(g_rsa, PCARD_HASH_SHA256, in, 191, ct, sizeof ct,
+	    &len), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_rsa_oaep_encrypt(g_rsa, PCARD_HASH_SHA1, in, 16, ct, 255, &len),
+	    PCARD_E_NOSPACE);
+	assert_int_equal(pcard_rsa_oaep_encrypt(g_ec, PCARD_HASH_SHA1, in, 16, ct, sizeof ct,
+	    &len), PCARD_E_KEY);
+}
+
+/* Public parts out and back in: the rebuilt public key verifies the private key's signature. */
+static void
+test_parts(void **state)
+{
+	uint8_t n[600], e[8], pt[200], msg[3] = { 9, 8, 7 }, sig[256];
+	size_t nl, el, ptl, sl;
+	const char *curve = NULL;
+	pcard_pkey *pub;
+
+	(void)state;
+	assert_int_equal(pcard_pkey_rsa_parts(g_rsa, n, sizeof n, &nl, e, sizeof e, &el), PCARD_OK);
+	assert_int_equal(nl, 256);
+	assert_int_equal(el, 3);
+	assert_memory_equal(e, "\x01\x00\x01", 3);
+	assert_int_equal(pcard_pkey_rsa_parts(g_rsa, n, 255, &nl, e, sizeof e, &el),
+	    PCARD_E_NOSPACE);
+	assert_int_equal(pcard_pkey_rsa_parts(g_ec, n, sizeof n, &nl, e, sizeof e, &el),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_pkey_rsa_parts(g_rsa, n, sizeof n, &nl, e, sizeof e, &el), PCARD_OK);
+	assert_int_equal(pcard_pkey_rsa_from_parts(n, nl, e, el, &pub), PCARD_OK);
+	assert_int_equal(pcard_pkey_bits(pub), 2048);
+	assert_int_equal(pcard_sign(g_rsa, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg, 3, sig,
+	    sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg, 3, sig,
+	    sl), PCARD_OK);
+	assert_int_equal(pcard_sign(pub, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg, 3, sig,
+	    sizeof sig, &sl), PCARD_E_KEY);
+	pcard_pkey_free(pub);
+	e[2] = 0x00;	/* even exponent */
+	assert_int_equal(pcard_pkey_rsa_from_parts(n, nl, e, el, &pub), PCARD_E_BAD_ENCODING);
+	assert_int_equal(pcard_pkey_rsa_from_parts(n, 0, e, el, &pub), PCARD_E_INVALID_ARG);
+
+	assert_int_equal(pcard_pkey_ec_point(g_ec, pt, sizeof pt, &ptl, &curve), PCARD_OK);
+	assert_int_equal(ptl, 65);
+	assert_int_equal(pt[0], 0x04);
+	assert_string_equal(curve, "P-256");
+	assert_int_equal(pcard_pkey_ec_point(g_ec, pt, 64, &ptl, &curve), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_pkey_ec_point(g_rsa, pt, sizeof pt, &ptl, &curve), PCARD_E_KEY);
+	assert_int_equal(pcard_pkey_ec_point(g_ec, pt, sizeof pt, &ptl, NULL), PCARD_OK);
+	assert_int_equal(pcard_pkey_ec_from_point("P-256", pt, ptl, &pub), PCARD_OK);
+	assert_int_equal(pcard_sign(g_ec, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 3, sig,
+	    sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 3, sig, sl),
+	    PCARD_OK);
+	pcard_pkey_free(pub);
+	/* a point off the curve, a compressed point, the wrong curve, an unknown curve */
+	pt[64] ^= 1;
+	assert_int_equal(pcard_pkey_ec_from_point("P-256", pt, ptl, &pub), PCARD_E_BAD_ENCODING);
+	assert_null(pub);
+	pt[64] ^= 1;
+	pt[0] = 0x02;
+	assert_int_equal(pcard_pkey_ec_from_point("P-256", pt, 33, &pub), PCARD_E_BAD_ENCODING);
+	pt[0] = 0x04;
+	assert_int_equal(pcard_pkey_ec_from_point("P-384", pt, ptl, &pub), PCARD_E_BAD_ENCODING);
+	assert_int_equal(pcard_pkey_ec_from_point("brainpool", pt, ptl, &pub), PCARD_E_UNSUPPORTED);
+}
+
+/* Decode base64 (the body of a PEM block), skipping line breaks; returns the length. */
+static size_t
+b64(const char *s, uint8_t *out, size_t cap)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (; *s != '\0' && *s != '='; s++) {
+		const char *p = strchr(tab, *s);
+
+		if (*s == '\n' || *s == '\r')
+			continue;
+		assert_non_null(p);
+		acc = (acc << 6) | (uint32_t)(p - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			assert_true(n < cap);
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+/* PEM and DER out and back in, from memory and from a file. */
+static void
+test_pem_der(void **state)
+{
+	static char pem[4096];
+	static uint8_t der[4096];
+	pcard_pkey *k, *pub;
+	size_t len, dl;
+	char path[] = "/tmp/pcard-test-keyXXXXXX";
+	const char *body;
+	uint8_t msg[1] = { 0x42 }, sig[64];
+	size_t sl;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pcard_pkey_pem(g_ec, 1, pem, sizeof pem, &len), PCARD_OK);
+	assert_int_equal(strlen(pem), len);
+	assert_non_null(strstr(pem, "PRIVATE KEY"));
+	assert_int_equal(pcard_pkey_pem(g_ec, 1, pem, len, &len), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_pkey_pem(g_ec, 1, pem, sizeof pem, &len), PCARD_OK);
+	assert_int_equal(pcard_pkey_load((const uint8_t *)pem, len, &k), PCARD_OK);
+	assert_int_equal(pcard_sign(k, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 1, sig,
+	    sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(pcard_verify(g_ec, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 1, sig, sl),
+	    PCARD_OK);
+	pcard_pkey_free(k);
+
+	/* public PEM: loads as a verify-only key, and has no private part to export */
+	assert_int_equal(pcard_pkey_pem(g_ec, 0, pem, sizeof pem, &len), PCARD_OK);
+	assert_non_null(strstr(pem, "BEGIN PUBLIC KEY"));
+	assert_int_equal(pcard_pkey_load((const uint8_t *)pem, len, &pub), PCARD_OK);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 1, sig, sl),
+	    PCARD_OK);
+	assert_int_equal(pcard_pkey_pem(pub, 1, pem, sizeof pem, &len), PCARD_E_KEY);
+	pcard_pkey_free(pub);
+
+	/* DER (the PEM body decoded), private then public */
+	assert_int_equal(pcard_pkey_pem(g_rsa, 1, pem, sizeof pem, &len), PCARD_OK);
+	body = strchr(pem, '\n') + 1;
+	*strstr(pem, "-----END") = '\0';
+	dl = b64(body, der, sizeof der);
+	assert_int_equal(pcard_pkey_load(der, dl, &k), PCARD_OK);
+	assert_true(pcard_pkey_is_rsa(k));
+	assert_int_equal(pcard_pkey_bits(k), 2048);
+	pcard_pkey_free(k);
+	assert_int_equal(pcard_pkey_load(der, dl - 1, &k), PCARD_E_BAD_ENCODING);
+	assert_null(k);
+	assert_int_equal(pcard_pkey_pem(g_rsa, 0, pem, sizeof pem, &len), PCARD_OK);
+	body = strchr(pem, '\n') + 1;
+	*strstr(pem, "-----END") = '\0';
+	dl = b64(body, der, sizeof der);
+	assert_int_equal(pcard_pkey_load(der, dl, &k), PCARD_OK);
+	assert_int_equal(pcard_pkey_bits(k), 2048);
+	pcard_pkey_free(k);
+
+	/* from a file */
+	assert_int_equal(pcard_pkey_pem(g_rsa, 1, pem, sizeof pem, &len), PCARD_OK);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(pem, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(pcard_pkey_load_file(path, &k), PCARD_OK);
+	assert_true(pcard_pkey_is_rsa(k));
+	pcard_pkey_free(k);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("not a key\n", f);
+	fclose(f);
+	assert_int_equal(pcard_pkey_load_file(path, &k), PCARD_E_BAD_FILE);
+	remove(path);
+	assert_int_equal(pcard_pkey_load_file(path, &k), PCARD_E_IO);
+
+	/* garbage */
+	assert_int_equal(pcard_pkey_load((const uint8_t *)"hello", 5, &k), PCARD_E_BAD_ENCODING);
+	assert_int_equal(pcard_pkey_load(NULL, 5, &k), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_pkey_load((const uint8_t *)"x", 0, &k), PCARD_E_INVALID_ARG);
+}
+
 int
 main(void)
 {
@@ -478,5 +812,17 @@ main(void)
 		cmocka_unit_test(test_threads),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest pkey_tests[] = {
+		cmocka_unit_test(test_rsa_sign),
+		cmocka_unit_test(test_ecdsa_sign),
+		cmocka_unit_test(test_ecdsa_known_answer),
+		cmocka_unit_test(test_oaep),
+		cmocka_unit_test(test_parts),
+		cmocka_unit_test(test_pem_der),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests(pkey_tests, pkey_setup, pkey_teardown);
+	return failed;
 }

@@ -521,6 +521,48 @@ test_wrappers(void **state)
 	pcard_keys_free(k);
 }
 
+/* An asymmetric key in the provider: sign through it, verify outside; no KCV, no wrap. */
+static void
+test_pkey_slot(void **state)
+{
+	pcard_keys *k;
+	pcard_pkey *pk, *pub;
+	pcard_keyh h, found;
+	pcard_keytype t;
+	uint8_t msg[5] = { 1, 2, 3, 4, 5 }, sig[64], pt[65], kcv[3];
+	size_t len, ptl;
+
+	(void)state;
+	assert_int_equal(pcard_pkey_gen_ec("P-256", &pk), PCARD_OK);
+	assert_int_equal(pcard_pkey_ec_point(pk, pt, sizeof pt, &ptl, NULL), PCARD_OK);
+	assert_int_equal(pcard_pkey_ec_from_point("P-256", pt, ptl, &pub), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_new(2, &k), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_import_pkey(k, "token", pk, &h), PCARD_OK);
+	assert_int_equal(pcard_keys_find(k, "token", &found), PCARD_OK);
+	assert_int_equal(found, h);
+	assert_int_equal(pcard_keys_info(k, h, &t, &len), PCARD_OK);
+	assert_int_equal(t, PCARD_KEY_PKEY);
+	assert_int_equal(len, 32);
+	assert_int_equal(pcard_keys_sign(k, h, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 5, sig,
+	    sizeof sig, &len), PCARD_OK);
+	assert_int_equal(len, 64);
+	assert_int_equal(pcard_verify(pub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 5, sig, len),
+	    PCARD_OK);
+	assert_int_equal(pcard_keys_kcv(k, h, kcv), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_wrap(k, h, PCARD_CIPHER_AES_CBC, h, sig, sizeof sig, &len),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_keys_cipher(k, h, PCARD_CIPHER_AES_ECB, 1, NULL, sig, 16, sig),
+	    PCARD_E_KEY);
+	pcard_keys_release(k, h);	/* frees pk */
+	assert_int_equal(pcard_keys_sign(k, h, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, 5, sig,
+	    sizeof sig, &len), PCARD_E_KEY);
+	/* the provider frees a key still held at pcard_keys_free */
+	assert_int_equal(pcard_pkey_gen_ec("P-256", &pk), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_import_pkey(k, NULL, pk, &h), PCARD_OK);
+	pcard_keys_free(k);
+	pcard_pkey_free(pub);
+}
+
 int
 main(void)
 {
@@ -533,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_cipher_mac_errors),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_wrappers),
+		cmocka_unit_test(test_pkey_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
