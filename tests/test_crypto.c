@@ -207,7 +207,8 @@ static void
 retail_by_hand(const uint8_t key[16], const uint8_t *icv, const uint8_t *msg, size_t n,
     uint8_t out[8])
 {
-	uint8_t padded[64], h[8];
+	static uint8_t padded[1024];
+	uint8_t h[8];
 	size_t len, i, j;
 
 	assert_int_equal(pcard_pad_iso(msg, n, 8, padded, sizeof padded, &len), PCARD_OK);
@@ -226,21 +227,30 @@ retail_by_hand(const uint8_t key[16], const uint8_t *icv, const uint8_t *msg, si
 static void
 test_retail_mac(void **state)
 {
-	uint8_t key[16], icv[8], msg[40], a[8], b[8], zero[8] = { 0 };
-	size_t n;
+	static const size_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 40, 255, 256, 257, 263, 264,
+		511, 512, 600 };
+	static uint8_t msg[600], padded[608], cbc[608];
+	uint8_t key[16], icv[8], a[8], b[8], zero[8] = { 0 };
+	size_t i, n, pl;
 
 	(void)state;
 	hex("29A69328E60494982632039DDD47A2F1", key, 16);
 	hex("0011223344556677", icv, 8);
 	for (n = 0; n < sizeof msg; n++)
 		msg[n] = (uint8_t)(0xF0 - n);
-	for (n = 0; n <= sizeof msg; n++) {
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		n = lens[i];
 		retail_by_hand(key, icv, msg, n, a);
 		assert_int_equal(pcard_des_retail_mac(key, icv, msg, n, b), PCARD_OK);
 		assert_memory_equal(a, b, 8);
 		retail_by_hand(key, zero, msg, n, a);
 		assert_int_equal(pcard_des_retail_mac(key, NULL, msg, n, b), PCARD_OK);
 		assert_memory_equal(a, b, 8);
+		/* full 3DES MAC = last block of 3DES-CBC over the padded message */
+		assert_int_equal(pcard_pad_iso(msg, n, 8, padded, sizeof padded, &pl), PCARD_OK);
+		assert_int_equal(pcard_des3_cbc(1, key, 16, icv, padded, pl, cbc), PCARD_OK);
+		assert_int_equal(pcard_des3_cbc_mac(key, 16, icv, msg, n, b), PCARD_OK);
+		assert_memory_equal(cbc + pl - 8, b, 8);
 	}
 	assert_int_equal(pcard_des_retail_mac(NULL, NULL, msg, 8, b), PCARD_E_INVALID_ARG);
 	assert_int_equal(pcard_des_retail_mac(key, NULL, NULL, 8, b), PCARD_E_INVALID_ARG);

@@ -318,33 +318,34 @@ out:
 
 /*
  * CBC-MAC core shared by the retail MAC and the full 3DES MAC. msg is padded with ISO 9797-1
- * method 2 (80 00..) block by block; chain starts from icv (zero when NULL). All blocks but the
- * last go through `inner` (which) with key ikey; the last block through 3DES with fkey.
+ * method 2 (80 00..); the chain starts from icv (zero when NULL). The whole blocks of msg go
+ * through the CBC cipher `inner` with ikey, a chunk per call (one key setup per chunk, not per
+ * block); the final, padded block through 3DES-ECB with fkey.
  */
 static pcard_err
 cbc_mac_des(int inner, const uint8_t *ikey, const uint8_t *fkey, size_t fkey_len,
     const uint8_t *icv, const uint8_t *msg, size_t n, uint8_t out[8])
 {
-	uint8_t h[8], blk[8];
-	size_t full = n / 8;	/* whole blocks of msg; the padded block comes after them */
-	size_t i, j, rest;
+	uint8_t h[8], blk[8], chunk[256];
+	size_t full = (n / 8) * 8;	/* bytes in whole blocks; the padded block follows */
+	size_t done, j, rest;
 	pcard_err err = PCARD_E_INTERNAL;
 
 	if (icv != NULL)
 		memcpy(h, icv, 8);
 	else
 		memset(h, 0, 8);
-	/* every whole block of msg is an inner block, since the padding block always follows */
-	for (i = 0; i < full; i++) {
-		for (j = 0; j < 8; j++)
-			blk[j] = msg[i * 8 + j] ^ h[j];
-		if ((err = run_cipher(inner, 1, ikey, NULL, blk, 8, h)) != PCARD_OK)
+	for (done = 0; done < full; done += sizeof chunk) {
+		size_t take = full - done < sizeof chunk ? full - done : sizeof chunk;
+
+		if ((err = run_cipher(inner, 1, ikey, h, msg + done, take, chunk)) != PCARD_OK)
 			goto out;
+		memcpy(h, chunk + take - 8, 8);
 	}
-	rest = n - full * 8;
+	rest = n - full;
 	memset(blk, 0, 8);
 	if (rest > 0)
-		memcpy(blk, msg + full * 8, rest);
+		memcpy(blk, msg + full, rest);
 	blk[rest] = 0x80;
 	for (j = 0; j < 8; j++)
 		blk[j] ^= h[j];
@@ -354,6 +355,7 @@ cbc_mac_des(int inner, const uint8_t *ikey, const uint8_t *fkey, size_t fkey_len
 out:
 	pcard_wipe(h, sizeof h);
 	pcard_wipe(blk, sizeof blk);
+	pcard_wipe(chunk, sizeof chunk);
 	return err;
 }
 
@@ -368,7 +370,7 @@ pcard_des_retail_mac(const uint8_t key[16], const uint8_t *icv, const uint8_t *m
 		return PCARD_E_INVALID_ARG;
 	memcpy(k1k1, key, 8);
 	memcpy(k1k1 + 8, key, 8);
-	err = cbc_mac_des(C_DES2_ECB, k1k1, key, 16, icv, msg, n, out);
+	err = cbc_mac_des(C_DES2_CBC, k1k1, key, 16, icv, msg, n, out);
 	pcard_wipe(k1k1, sizeof k1k1);
 	return err;
 }
@@ -377,13 +379,12 @@ pcard_err
 pcard_des3_cbc_mac(const uint8_t *key, size_t key_len, const uint8_t *icv, const uint8_t *msg,
     size_t n, uint8_t out[8])
 {
-	int ix = des3_ecb_index(key_len);
-
 	if (key == NULL || out == NULL || (msg == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (ix < 0)
+	if (key_len != 16 && key_len != 24)
 		return PCARD_E_KEY;
-	return cbc_mac_des(ix, key, key, key_len, icv, msg, n, out);
+	return cbc_mac_des(key_len == 16 ? C_DES2_CBC : C_DES3_CBC, key, key, key_len, icv, msg,
+	    n, out);
 }
 
 pcard_err
