@@ -71,6 +71,8 @@ tls_free(void *p)
 		EVP_MAC_CTX_free(t->cmac[i]);
 	EVP_MD_CTX_free(t->md);
 	free(t);
+	if (t_ctx == t)
+		t_ctx = NULL;	/* a later call in this thread's exit path starts afresh */
 }
 
 static void
