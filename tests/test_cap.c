@@ -124,6 +124,7 @@ check_case(const tv_case *tc, const pcard_cap *c)
 
 	/* Load file = C4 || BER length || LFDB (all samples are 128..65535 bytes: 81/82 form). */
 	assert_int_equal(pcard_cap_load_file(c, 0, lf, BIG, &lflen), PCARD_OK);
+	assert_int_equal(pcard_cap_load_file_len(c, 0), lflen);
 	assert_int_equal(lf[0], 0xC4);
 	if (len < 256) {
 		assert_int_equal(lf[1], 0x81);

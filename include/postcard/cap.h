@@ -137,6 +137,8 @@ size_t pcard_cap_lfdb_len(const pcard_cap *c, unsigned flags);
 /* The LFDB into out[0..out_cap). @retval PCARD_E_NOSPACE out_cap < pcard_cap_lfdb_len */
 pcard_err pcard_cap_lfdb(const pcard_cap *c, unsigned flags, uint8_t *out, size_t out_cap,
     size_t *out_len);
+/* Length of the load file below: 1 + BER length octets + LFDB length. */
+size_t pcard_cap_load_file_len(const pcard_cap *c, unsigned flags);
 /* The load file C4 || BER length || LFDB (no DAP blocks). */
 pcard_err pcard_cap_load_file(const pcard_cap *c, unsigned flags, uint8_t *out, size_t out_cap,
     size_t *out_len);

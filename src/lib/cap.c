@@ -599,6 +599,17 @@ pcard_cap_lfdb(const pcard_cap *c, unsigned flags, uint8_t *out, size_t out_cap,
 	return pcard_wr_finish(&w, out_len);
 }
 
+size_t
+pcard_cap_load_file_len(const pcard_cap *c, unsigned flags)
+{
+	pcard_wr w;
+
+	pcard_wr_init(&w, NULL, 0);	/* measuring mode */
+	pcard_wr_u8(&w, 0xC4);
+	pcard_wr_ber_len(&w, pcard_cap_lfdb_len(c, flags));
+	return pcard_wr_len(&w) + pcard_cap_lfdb_len(c, flags);
+}
+
 pcard_err
 pcard_cap_load_file(const pcard_cap *c, unsigned flags, uint8_t *out, size_t out_cap,
     size_t *out_len)
