@@ -18,6 +18,7 @@
 #include "postcard/crypto.h"
 #include "postcard/keys.h"
 #include "postcard/scp.h"
+#include "postcard/transport.h"
 
 static const uint8_t AID[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 static const uint8_t KDD[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
@@ -752,6 +753,162 @@ test_max_data(void **state)
 	pair_free(&p);
 }
 
+/* A card behind the in-process transport, using the card side of the same module. */
+typedef struct fake_card {
+	pcard_keys *keys;
+	pcard_scp_keyset ks;
+	pcard_scp s;
+	uint8_t i;
+	uint32_t seq;
+	unsigned ext_auths, commands;
+} fake_card;
+
+static pcard_err
+fake_card_fn(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap,
+    size_t *resp_len)
+{
+	fake_card *fc = ctx;
+	uint8_t plain[PCARD_SCP_MAX_CMD];
+	size_t np;
+	uint32_t ns = 0;
+	pcard_err err;
+	pcard_scp_card_params cp;
+	static const uint8_t hello[] = { 'h', 'e', 'l', 'l', 'o' };
+
+	if (n >= 2 && cmd[1] == 0x50) {
+		memset(&cp, 0, sizeof cp);
+		cp.scp = 3;
+		cp.i = fc->i;
+		cp.kvn = 0x30;
+		cp.kdd = KDD;
+		cp.seq = fc->seq;
+		cp.aid = AID;
+		cp.aid_len = sizeof AID;
+		err = pcard_scp_card_init_update(&fc->s, fc->keys, &fc->ks, &cp, cmd, n, resp, cap,
+		    resp_len, &ns);
+		if (err == PCARD_OK) {
+			fc->seq = ns;
+			return PCARD_OK;
+		}
+	} else if (n >= 2 && cmd[1] == 0x82) {
+		fc->ext_auths++;
+		err = pcard_scp_card_ext_auth(&fc->s, cmd, n, &ns);
+	} else {
+		fc->commands++;
+		err = pcard_scp_unwrap_cmd(&fc->s, cmd, n, plain, sizeof plain, &np);
+		if (err == PCARD_OK)
+			return pcard_scp_wrap_rsp(&fc->s, hello, sizeof hello, 0x9000, resp, cap,
+			    resp_len);
+	}
+	if (cap < 2)
+		return PCARD_E_NOSPACE;
+	resp[0] = (uint8_t)(pcard_scp_card_sw(err) >> 8);
+	resp[1] = (uint8_t)pcard_scp_card_sw(err);
+	*resp_len = 2;
+	return PCARD_OK;
+}
+
+static void
+test_open_transport(void **state)
+{
+	fake_card fc;
+	pcard_transport *t = NULL;
+	pcard_keys *hk = NULL;
+	pcard_scp_keyset hks;
+	pcard_scp_host_params hp;
+	pcard_scp s;
+	uint8_t cmd[16], out[64];
+	size_t n, no;
+	uint16_t sw = 0;
+
+	(void)state;
+	memset(&fc, 0, sizeof fc);
+	fc.i = 0x71;		/* S16: the host's first 8-byte challenge gets 6700 */
+	fc.seq = 3;
+	make_keys(&fc.keys, &fc.ks, 3, 32, 0);
+	make_keys(&hk, &hks, 3, 32, 0);
+	pcard_scp_init(&fc.s);
+	pcard_scp_init(&s);
+	assert_int_equal(pcard_inproc_open(fake_card_fn, NULL, &fc, &t), PCARD_OK);
+	memset(&hp, 0, sizeof hp);
+	hp.aid = AID;
+	hp.aid_len = sizeof AID;
+	assert_int_equal(pcard_scp_open(t, hk, &hks, &hp, 0x33, &s, &sw), PCARD_OK);
+	assert_int_equal(sw, 0x9000);
+	assert_int_equal(pcard_scp_i(&s), 0x71);
+	assert_int_equal(fc.seq, 4);
+	n = plain_cmd(cmd, 0xCA, 3, 1, 1);
+	assert_int_equal(pcard_scp_transmit(t, &s, cmd, n, out, sizeof out, &no), PCARD_OK);
+	assert_int_equal(no, 7);
+	assert_memory_equal(out, "hello\x90\x00", 7);
+	/* the card refuses a level its i lacks: s is cleared */
+	fc.i = 0x10;
+	assert_int_equal(pcard_scp_open(t, hk, &hks, &hp, 0x33, &s, &sw),
+	    PCARD_E_SECURITY_LEVEL);
+	assert_int_equal(pcard_scp_state_of(&s), PCARD_SCP_NONE);
+	/* wrong keys: the card cryptogram fails and EXTERNAL AUTHENTICATE is never sent */
+	pcard_keys_free(hk);
+	make_keys(&hk, &hks, 3, 32, 1);
+	fc.i = 0x70;
+	fc.ext_auths = 0;
+	assert_int_equal(pcard_scp_open(t, hk, &hks, &hp, 0x03, &s, &sw), PCARD_E_AUTH);
+	assert_int_equal(fc.ext_auths, 0);
+	assert_int_equal(pcard_scp_state_of(&s), PCARD_SCP_NONE);
+	assert_int_equal(pcard_scp_transmit(t, &s, cmd, n, out, sizeof out, &no), PCARD_E_STATE);
+	/* matching keys again: the same s opens a new session */
+	pcard_keys_free(hk);
+	make_keys(&hk, &hks, 3, 32, 0);
+	assert_int_equal(pcard_scp_open(t, hk, &hks, &hp, 0x03, &s, &sw), PCARD_OK);
+	assert_int_equal(pcard_scp_open(NULL, hk, &hks, &hp, 0x03, &s, &sw), PCARD_E_INVALID_ARG);
+	pcard_scp_clear(&s);
+	pcard_scp_clear(&fc.s);
+	pcard_transport_close(t);
+	pcard_keys_free(hk);
+	pcard_keys_free(fc.keys);
+}
+
+/* EXT AUTH answered with an error SW over the transport. */
+static pcard_err
+refuse_ext_auth_fn(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap,
+    size_t *resp_len)
+{
+	if (n >= 2 && cmd[1] == 0x82) {
+		resp[0] = 0x63;
+		resp[1] = 0x00;
+		*resp_len = 2;
+		return PCARD_OK;
+	}
+	return fake_card_fn(ctx, cmd, n, resp, cap, resp_len);
+}
+
+static void
+test_open_refused(void **state)
+{
+	fake_card fc;
+	pcard_transport *t = NULL;
+	pcard_keys *hk = NULL;
+	pcard_scp_keyset hks;
+	pcard_scp_host_params hp;
+	pcard_scp s;
+	uint16_t sw = 0;
+
+	(void)state;
+	memset(&fc, 0, sizeof fc);
+	fc.i = 0x70;
+	make_keys(&fc.keys, &fc.ks, 3, 16, 0);
+	make_keys(&hk, &hks, 3, 16, 0);
+	pcard_scp_init(&fc.s);
+	pcard_scp_init(&s);
+	assert_int_equal(pcard_inproc_open(refuse_ext_auth_fn, NULL, &fc, &t), PCARD_OK);
+	memset(&hp, 0, sizeof hp);
+	assert_int_equal(pcard_scp_open(t, hk, &hks, &hp, 0x01, &s, &sw), PCARD_E_CARD_STATUS);
+	assert_int_equal(sw, 0x6300);
+	pcard_scp_clear(&fc.s);
+	pcard_transport_close(t);
+	pcard_keys_free(hk);
+	pcard_keys_free(fc.keys);
+}
+
 int
 main(void)
 {
@@ -763,6 +920,8 @@ main(void)
 		cmocka_unit_test(test_scp02_rmac_session),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_max_data),
+		cmocka_unit_test(test_open_transport),
+		cmocka_unit_test(test_open_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@
 
 #include "postcard/err.h"
 #include "postcard/keys.h"
+#include "postcard/transport.h"
 
 #define PCARD_SCP_MAX_AID 16
 #define PCARD_SCP_KDD_BYTES 10
@@ -195,6 +196,25 @@ pcard_err pcard_scp_dek(const pcard_scp *s, pcard_keyh *key, pcard_cipher_alg *a
  * pass them to pcard_scp_wrap_cmd. Only with an i offering R-MAC and a level without it. */
 pcard_err pcard_scp02_begin_rmac_cmd(uint8_t *out, size_t out_cap, size_t *out_len);
 pcard_err pcard_scp02_end_rmac_cmd(uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Open a channel over t (scp_open.c): INITIALIZE UPDATE, card cryptogram check in the
+ * provider, EXTERNAL AUTHENTICATE at level. When the card answers 6700 to an 8-byte challenge
+ * drawn here (p->host_chal NULL), it retries once with 16 bytes (SCP03 S16), as GPPro does.
+ * On any failure s is cleared (session keys released) and stays safe to reuse.
+ * @retval PCARD_E_AUTH card cryptogram wrong: EXTERNAL AUTHENTICATE was not sent
+ * @retval PCARD_E_CARD_STATUS the card refused a step (pcard_scp_last_sw before the clear is
+ *         lost; *sw, when not NULL, receives it)
+ */
+pcard_err pcard_scp_open(pcard_transport *t, pcard_keys *keys, const pcard_scp_keyset *ks,
+    const pcard_scp_host_params *p, uint8_t level, pcard_scp *s, uint16_t *sw);
+
+/*
+ * Wrap cmd, exchange it over t (ISO transport rules: 61xx, 6Cxx) and unwrap the response into
+ * out (plain data then SW1 SW2). A status word other than 9000 is data; the call succeeds.
+ */
+pcard_err pcard_scp_transmit(pcard_transport *t, pcard_scp *s, const uint8_t *cmd, size_t n,
+    uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Card side */
