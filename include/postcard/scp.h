@@ -123,7 +123,7 @@ typedef struct pcard_scp_host_params {
 	/* Invoking SD's AID; when set, a pseudo-random card challenge is checked against it. */
 	const uint8_t *aid;
 	size_t aid_len;
-	size_t max_lc;		/* largest Lc the card takes (FCI 9F65, --bs); 0 means 255 */
+	size_t max_lc;		/* largest Lc the card takes (FCI 9F65, --bs), 32..255; 0 = 255 */
 } pcard_scp_host_params;
 
 /*
@@ -228,7 +228,7 @@ typedef struct pcard_scp_card_params {
 	uint32_t seq;
 	const uint8_t *aid;	/* the invoking SD's AID (pseudo-random challenge) */
 	size_t aid_len;
-	size_t max_lc;		/* 0 means 255 */
+	size_t max_lc;		/* 32..255; 0 means 255 */
 	/* Tests only: a fixed random card challenge; NULL draws one from pcard_random. */
 	const uint8_t *card_chal;
 } pcard_scp_card_params;
