@@ -476,6 +476,8 @@ test_get_status_malformed(void **state)
 		{ 0x40, 0x02, "E3084F01019F7003010203", PCARD_E_BAD_ENCODING },	/* lc 3 bytes */
 		{ 0x40, 0x02, "E3074F0101C5020102", PCARD_E_BAD_ENCODING },	/* privs 2 bytes */
 		{ 0x40, 0x02, "E3074F0101CF020102", PCARD_E_BAD_ENCODING },	/* CF 2 bytes */
+		{ 0x40, 0x02, "E30F4F0101CF0101CF0102CF0103CF0104", PCARD_OK },
+		{ 0x40, 0x02, "E3124F0101CF0101CF0102CF0103CF0104CF0105", PCARD_E_UNSUPPORTED },
 		{ 0x40, 0x02, "E3084F0101CE03010203", PCARD_OK },		/* 3-byte version */
 		{ 0x40, 0x02, "E30A4F0101CE0501020304 05", PCARD_E_BAD_ENCODING },
 		{ 0x40, 0x02, "E3054F0101C400", PCARD_E_BAD_ENCODING },		/* empty ELF AID */
@@ -530,7 +532,7 @@ test_get_status_limits(void **state)
 	many = calloc(1, sizeof *many);
 	assert_non_null(many);
 	assert_int_equal(pcard_gp_parse_status(0x10, 0x02, resp, n, many, 1, &count),
-	    PCARD_E_NOSPACE);
+	    PCARD_E_UNSUPPORTED);
 	free(many);
 }
 

@@ -331,7 +331,9 @@ typedef struct pcard_gp_status_entry {
  *  legacy (p2 & 02 == 0): { len AID, lc(1), privs(1) [, P1 10: count, (len AID)*] } *
  * Entries go to out[0..cap); *count = entries in the response (all validated).
  * Unknown tags inside E3 are skipped.
- * @retval PCARD_E_NOSPACE more entries than cap, or more modules/CF than an entry holds
+ * @retval PCARD_E_NOSPACE more entries than cap (*count tells how many are needed)
+ * @retval PCARD_E_UNSUPPORTED an entry lists more than PCARD_GS_MAX_MODULES modules or
+ *         PCARD_GS_MAX_IMPLICIT implicit selection parameters
  * @retval PCARD_E_BAD_ENCODING malformed (not E3, AID missing or over 16, bad lengths)
  * @retval PCARD_E_TRUNCATED a legacy entry cut short
  */

@@ -107,12 +107,12 @@ tag_entry(pcard_rd r, pcard_gp_status_entry *e)
 			if (n != 1)
 				return PCARD_E_BAD_ENCODING;
 			if (e->n_implicit >= PCARD_GS_MAX_IMPLICIT)
-				return PCARD_E_NOSPACE;
+				return PCARD_E_UNSUPPORTED;	/* more than an entry holds */
 			(void)pcard_rd_u8(&v, &e->implicit[e->n_implicit++]);
 			break;
 		case 0x84:
 			if (e->n_modules >= PCARD_GS_MAX_MODULES)
-				return PCARD_E_NOSPACE;
+				return PCARD_E_UNSUPPORTED;	/* more than an entry holds */
 			if (take_aid(v, &e->modules[e->n_modules]) != PCARD_OK)
 				return PCARD_E_BAD_ENCODING;
 			e->n_modules++;
@@ -149,7 +149,7 @@ legacy_entry(pcard_rd *r, uint8_t p1, pcard_gp_status_entry *e)
 		if ((err = pcard_rd_lv(r, &v)) != PCARD_OK)
 			return err;
 		if (e->n_modules >= PCARD_GS_MAX_MODULES)
-			return PCARD_E_NOSPACE;
+			return PCARD_E_UNSUPPORTED;	/* more than an entry holds */
 		if ((err = take_aid(v, &e->modules[e->n_modules])) != PCARD_OK)
 			return err;
 		e->n_modules++;
