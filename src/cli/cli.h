@@ -45,6 +45,7 @@ typedef struct cli_cmd {
 
 /* ---- Command handlers (one per cmd_<name>.c) ---- */
 int cmd_cap(cli_ctx *ctx, int argc, char **argv);
+int cmd_selftest(cli_ctx *ctx, int argc, char **argv);
 
 /* ---- Shared helpers (cli.c) ---- */
 

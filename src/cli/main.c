@@ -13,6 +13,7 @@
 
 static const cli_cmd commands[] = {
 	{ "cap", "inspect and generate CAP files, compute load files and DAP blocks", cmd_cap },
+	{ "selftest", "open a secure channel with an in-process card and check it", cmd_selftest },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
