@@ -74,6 +74,8 @@ pcard_err pcard_wr_finish(const pcard_wr *w, size_t *len);
 pcard_err pcard_hex_decode(const char *s, uint8_t *out, size_t out_cap, size_t *out_len);
 /* Decode exactly n bytes, else PCARD_E_BAD_ENCODING. */
 pcard_err pcard_hex_decode_exact(const char *s, uint8_t *out, size_t n);
+/* Value of one hex digit (0-9, a-f, A-F), or -1. */
+int pcard_hex_digit(int c);
 /* Upper-case hex, NUL-terminated; out_cap must be at least 2*n+1. */
 pcard_err pcard_hex_encode(const uint8_t *p, size_t n, char *out, size_t out_cap);
 

@@ -273,8 +273,8 @@ pcard_wr_finish(const pcard_wr *w, size_t *len)
 	return PCARD_OK;
 }
 
-static int
-hexval(char c)
+int
+pcard_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -305,7 +305,7 @@ pcard_hex_decode(const char *s, uint8_t *out, size_t out_cap, size_t *out_len)
 			s++;
 			continue;
 		}
-		if ((hi = hexval(s[0])) < 0 || s[1] == '\0' || (lo = hexval(s[1])) < 0)
+		if ((hi = pcard_hex_digit(s[0])) < 0 || s[1] == '\0' || (lo = pcard_hex_digit(s[1])) < 0)
 			return PCARD_E_BAD_ENCODING;
 		if (n >= out_cap)
 			return PCARD_E_NOSPACE;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "postcard/bytes.h"
 #include "postcard/keydiv.h"
 
 /* src[] codes: where a byte of the derivation data comes from */
@@ -26,18 +27,6 @@ static const struct {
 	{ "visa", "$0$1$2$3$8$9 F0 $k $0$1$2$3$8$9 0F $k" },
 	{ "kdf3", "$_ 000000 $k 00 $0$1$2$3$4$5$6$7$8$9" },
 };
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static pcard_err
 parse_tokens(const char *s, pcard_keydiv *t)
@@ -66,9 +55,9 @@ parse_tokens(const char *s, pcard_keydiv *t)
 				return PCARD_E_BAD_ENCODING;
 			s += 2;
 		} else {
-			int hi = hexval((unsigned char)s[0]), lo;
+			int hi = pcard_hex_digit((unsigned char)s[0]), lo;
 
-			if (hi < 0 || (lo = hexval((unsigned char)s[1])) < 0)
+			if (hi < 0 || (lo = pcard_hex_digit((unsigned char)s[1])) < 0)
 				return PCARD_E_BAD_ENCODING;
 			t->src[n] = SRC_LIT;
 			t->lit[n] = (uint8_t)(hi << 4 | lo);
