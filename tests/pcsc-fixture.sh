@@ -10,8 +10,11 @@
 #                              or shows none
 #   pcsc_atexit 'COMMANDS'     run COMMANDS at exit, before pcscd stops (use it instead of
 #                              `trap ... EXIT`, which would replace the fixture's trap)
+#   pcsc_owned                 true when pcsc_stop will stop pcscd (false for a kept one)
 #   pcsc_stop                  kill the spawned programs, stop pcscd if this fixture owns it,
 #                              release the lock; called by the exit trap, safe to call twice
+#   pcsc_stop_daemon           the same but keep the lock (to test what happens without pcscd
+#                              while no other test can start one)
 #
 # Policy (only one pcscd can run on a machine; it always serves /run/pcscd/pcscd.comm):
 #  - Every user of the fixture takes an exclusive flock on $PCSC_FIXTURE_DIR/lock first (waits
@@ -170,6 +173,10 @@ pcsc_start() {
 	return 1
 }
 
+pcsc_owned() {
+	[ -n "$_pcsc_pid" ] && [ "$_pcsc_owned" = 1 ] && [ "${PCSC_FIXTURE_KEEP:-0}" != 1 ]
+}
+
 pcsc_spawn() {
 	"$@" {_pcsc_lock_fd}>&- &
 	PCSC_SPAWN_PID=$!
@@ -201,18 +208,23 @@ _pcsc_kill() {
 	return 0
 }
 
-pcsc_stop() {
+pcsc_stop_daemon() {
 	local pid
 	for pid in "${_pcsc_spawned[@]}"; do
 		_pcsc_kill "$pid"
 	done
 	_pcsc_spawned=()
-	if [ -n "$_pcsc_pid" ] && [ "$_pcsc_owned" = 1 ] && [ "${PCSC_FIXTURE_KEEP:-0}" != 1 ]; then
+	if pcsc_owned; then
 		_pcsc_kill "$_pcsc_pid"
 		rm -f "$PCSC_FIXTURE_DIR/pcscd.pid"
 	fi
 	_pcsc_pid=
 	_pcsc_owned=0
+	return 0
+}
+
+pcsc_stop() {
+	pcsc_stop_daemon
 	if [ -n "$_pcsc_lock_fd" ]; then
 		exec {_pcsc_lock_fd}>&-
 		_pcsc_lock_fd=
