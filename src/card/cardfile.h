@@ -29,6 +29,7 @@
 #define PCARD_CARDFILE_MAX_BYTES (64u * 1024 * 1024)
 #define PCARD_CARDFILE_CHUNK 4096	/* writes are issued in chunks of this size */
 
+/* Caller-held; do not copy it (io may point at own_io inside it). */
 typedef struct pcard_cardfile {
 	char path[PCARD_CARDIO_PATH_MAX];
 	char tmp[PCARD_CARDIO_PATH_MAX + 8];
