@@ -1,13 +1,188 @@
 /*
- * card_keys.c: PUT KEY and DELETE of keys.
+ * card_keys.c: PUT KEY (CS 11.8, AmdD 7.2; gp-facts 3.13). Secret keys arrive encrypted with
+ * the DEK of the open session (SCP03: static DEK, AES-CBC ICV 0; SCP02: session DEK,
+ * 3DES-ECB) and are checked against their KCV; RSA and EC public keys arrive in clear.
+ * Response: new KVN || the KCV of each secret key. DELETE of keys is in card_content.c.
  */
 #include <string.h>
 
 #include "card_int.h"
+#include "postcard/crypto.h"
+#include "postcard/putkey.h"
+
+/* One key data field to a stored key; SW_OK or the SW to answer. */
+static uint16_t
+key_from_field(card_chan *ch, const pcard_putkey_key *f, uint8_t id, pcard_card_key *k,
+    uint8_t kcv[3], int *has_kcv)
+{
+	uint8_t clear[48];
+	uint8_t t = f->comp[0].type;
+	uint16_t sw = SW_WRONG_DATA;
+
+	memset(k, 0, sizeof *k);
+	k->id = id;
+	*has_kcv = 0;
+	if (t == PCARD_PUTKEY_TYPE_DES || t == PCARD_PUTKEY_TYPE_AES) {
+		const uint8_t *enc = f->comp[0].val;
+		size_t n = f->comp[0].len, klen;
+
+		if (f->ncomp != 1)
+			goto out;
+		if (t == PCARD_PUTKEY_TYPE_AES) {
+			klen = enc[0];
+			enc++;
+			n--;
+			if (pcard_scp_version(&ch->scp) != 3 ||
+			    (klen != 16 && klen != 24 && klen != 32) || n < klen)
+				goto out;
+		} else {
+			klen = 16;
+			if (pcard_scp_version(&ch->scp) != 2 || n != 16)
+				goto out;
+		}
+		if (n > sizeof clear || card_sc_dek_decrypt(ch, enc, n, clear) != PCARD_OK)
+			goto out;
+		k->type = t == PCARD_PUTKEY_TYPE_AES ? PCARD_KEYTYPE_AES : PCARD_KEYTYPE_DES3;
+		k->len = (uint16_t)klen;
+		memcpy(k->value, clear, klen);
+		if ((t == PCARD_PUTKEY_TYPE_AES ? pcard_kcv_aes(clear, klen, kcv) :
+		    pcard_kcv_des3(clear, klen, kcv)) != PCARD_OK)
+			goto out;
+		if (f->kcv_len == 3 && !pcard_ct_eq(kcv, f->kcv, 3))
+			goto out;
+		*has_kcv = 1;
+		sw = SW_OK;
+	} else if (t == PCARD_PUTKEY_TYPE_RSA_N || t == PCARD_PUTKEY_TYPE_RSA_E) {
+		const uint8_t *nn = NULL, *e = NULL;
+		size_t nl = 0, el = 0;
+
+		for (size_t i = 0; i < f->ncomp; i++) {
+			if (f->comp[i].type == PCARD_PUTKEY_TYPE_RSA_N) {
+				nn = f->comp[i].val;
+				nl = f->comp[i].len;
+			} else if (f->comp[i].type == PCARD_PUTKEY_TYPE_RSA_E) {
+				e = f->comp[i].val;
+				el = f->comp[i].len;
+			}
+		}
+		if (nn == NULL || e == NULL || nl == 0 || nl > PCARD_CS_KEY_MAX || el == 0 ||
+		    el > PCARD_CS_KEYPARAM_MAX)
+			goto out;
+		k->type = PCARD_KEYTYPE_RSA_PUB;
+		k->len = (uint16_t)nl;
+		memcpy(k->value, nn, nl);
+		k->param_len = (uint8_t)el;
+		memcpy(k->param, e, el);
+		sw = SW_OK;
+	} else if (t == PCARD_PUTKEY_TYPE_EC_PUB) {
+		if (f->ncomp != 2 || f->comp[1].type != PCARD_PUTKEY_TYPE_EC_PARAM ||
+		    f->comp[1].len != 1 || f->comp[1].val[0] > 2 || f->comp[0].len == 0 ||
+		    f->comp[0].len > PCARD_CS_KEY_MAX)
+			goto out;
+		k->type = PCARD_KEYTYPE_EC_PUB;
+		k->len = (uint16_t)f->comp[0].len;
+		memcpy(k->value, f->comp[0].val, f->comp[0].len);
+		k->param_len = 1;
+		k->param[0] = f->comp[1].val[0];
+		sw = SW_OK;
+	}
+out:
+	pcard_wipe(clear, sizeof clear);
+	return sw;
+}
+
+static uint16_t
+put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
+{
+	card_chan *ch = &c->ch[cmd->chan];
+	uint8_t old = cmd->a.p1 & 0x7F, id = cmd->a.p2 & 0x7F, kvn;
+	pcard_card_keyset ks;
+	pcard_card_keyset *cur = NULL;
+	pcard_putkey_key f;
+	pcard_card_key k;
+	pcard_rd rd;
+	uint8_t kcv[3];
+	int has_kcv;
+	uint16_t sw = SW_WRONG_DATA;
+	size_t nkeys = 0;
+
+	memset(&ks, 0, sizeof ks);
+	memset(&k, 0, sizeof k);
+	if (id == 0 || (!(cmd->a.p2 & 0x80) && 0)) {
+		sw = SW_WRONG_P1P2;
+		goto out;
+	}
+	pcard_rd_init(&rd, cmd->a.data, cmd->a.lc);
+	if (pcard_rd_u8(&rd, &kvn) != PCARD_OK || kvn == 0 || (kvn > 0x7F && kvn != 0xFF))
+		goto out;
+	if (old != 0) {
+		if ((cur = pcard_card_sd_keyset_find(sd, old)) == NULL &&
+		    (cmd->a.p1 != 0xFF || (cur = pcard_card_sd_keyset_find(sd, 0xFF)) == NULL)) {
+			sw = SW_REF_NOT_FOUND;
+			goto out;
+		}
+	}
+	if (cmd->a.p1 == 0xFF)
+		cur = pcard_card_sd_keyset_find(sd, 0xFF);
+	if (cur != NULL && !(cmd->a.p2 & 0x80))
+		ks = *cur;		/* a single key replaced inside the set */
+	if (cur == NULL && old == 0 && pcard_card_sd_keyset_find(sd, kvn) != NULL)
+		goto out;
+	if (cur != NULL && kvn != cur->kvn && pcard_card_sd_keyset_find(sd, kvn) != NULL)
+		goto out;
+	ks.kvn = kvn;
+	ks.seq = 0;
+	ks.fails = 0;
+	ks.blocked = 0;
+	r->data[0] = kvn;
+	r->len = 1;
+	while (pcard_rd_left(&rd) > 0) {
+		if (pcard_putkey_parse_key(&rd, &f) != PCARD_OK || nkeys >= PCARD_CS_MAX_KEYS ||
+		    id + nkeys > 0x7F)
+			goto out;
+		if ((sw = key_from_field(ch, &f, (uint8_t)(id + nkeys), &k, kcv, &has_kcv)) != SW_OK)
+			goto out;
+		sw = SW_WRONG_DATA;
+		if (pcard_card_keyset_put_key(&ks, &k) != PCARD_OK)
+			goto out;
+		if (has_kcv) {
+			memcpy(r->data + r->len, kcv, 3);
+			r->len += 3;
+		}
+		nkeys++;
+	}
+	if (nkeys == 0 || (nkeys > 1) != ((cmd->a.p2 & 0x80) != 0))
+		goto out;
+	if (cur != NULL && cur->kvn != kvn) {
+		if (pcard_card_sd_keyset_remove(sd, cur->kvn) != PCARD_OK)
+			goto out;
+	}
+	if (cur == NULL && (c->cs.flags & PCARD_CS_FLAG_PUTKEY_REPLACES_FF) &&
+	    pcard_card_sd_keyset_find(sd, 0xFF) != NULL && kvn != 0xFF)
+		(void)pcard_card_sd_keyset_remove(sd, 0xFF);
+	if (pcard_card_sd_keyset_put(sd, &ks) != PCARD_OK) {
+		sw = SW_NO_MEMORY;
+		goto out;
+	}
+	sw = SW_OK;
+out:
+	pcard_wipe(&ks, sizeof ks);
+	pcard_wipe(&k, sizeof k);
+	pcard_wipe(kcv, sizeof kcv);
+	return sw;
+}
 
 void
 card_put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 {
-	(void)c; (void)cmd; (void)sd;
-	r->sw = SW_INS;
+	pcard_aid sd_aid = sd->aid;
+
+	if (card_txn_begin(c) != PCARD_OK) {
+		r->sw = SW_MEMORY_FAIL;
+		return;
+	}
+	sd = pcard_cardstate_sd_find(&c->cs, &sd_aid);
+	r->sw = card_txn_end(c, put_key(c, cmd, sd, r));
+	if (r->sw != SW_OK)
+		r->len = 0;
 }
