@@ -137,6 +137,7 @@ card_sc_init_update(pcard_card *c, card_chan *ch, pcard_card_app *sd, const uint
 	}
 	ch->sc_sd = sd_aid;
 	ch->sc_kvn = p.kvn;
+	r->len = r->len >= 2 ? r->len - 2 : 0;	/* the SCP layer appends 9000 itself */
 	r->sw = SW_OK;
 }
 
