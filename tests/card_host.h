@@ -33,9 +33,12 @@ static const uint8_t ch_test_key[16] = {
 	0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F,
 };
 
-static int
+static inline int
 ch_keys(ch_host *h, pcard_keytype t, const uint8_t *key, size_t n)
 {
+	pcard_scp_clear(&h->scp);	/* the session holds handles of the old provider */
+	pcard_scp_init(&h->scp);
+	h->open = 0;
 	if (h->keys != NULL)
 		pcard_keys_free(h->keys);
 	h->keys = NULL;
@@ -48,7 +51,7 @@ ch_keys(ch_host *h, pcard_keytype t, const uint8_t *key, size_t n)
 }
 
 /* Raw exchange: response in h->rsp (data then SW), h->sw. */
-static uint16_t
+static inline uint16_t
 ch_raw(ch_host *h, const uint8_t *cmd, size_t n)
 {
 	if (h->record != NULL)
@@ -61,7 +64,7 @@ ch_raw(ch_host *h, const uint8_t *cmd, size_t n)
 	return h->sw;
 }
 
-static uint16_t
+static inline uint16_t
 ch_hex(ch_host *h, const char *hex)
 {
 	uint8_t b[300];
@@ -73,7 +76,7 @@ ch_hex(ch_host *h, const char *hex)
 }
 
 /* Open a session with kvn (0 = default) at level. Returns the SW of the failing step. */
-static uint16_t
+static inline uint16_t
 ch_open(ch_host *h, uint8_t kvn, uint8_t level, uint8_t scp02_i)
 {
 	pcard_scp_host_params hp;
@@ -105,7 +108,7 @@ ch_open(ch_host *h, uint8_t kvn, uint8_t level, uint8_t scp02_i)
 }
 
 /* Wrapped exchange of a plain command: response data unwrapped into h->rsp. */
-static uint16_t
+static inline uint16_t
 ch_sec(ch_host *h, const uint8_t *cmd, size_t n)
 {
 	uint8_t w[PCARD_SCP_MAX_CMD], raw[PCARD_CARD_RSP_MAX];
@@ -127,7 +130,7 @@ ch_sec(ch_host *h, const uint8_t *cmd, size_t n)
 	return h->sw;
 }
 
-static uint16_t
+static inline uint16_t
 ch_sec_hex(ch_host *h, const char *hex)
 {
 	uint8_t b[300];
@@ -138,7 +141,7 @@ ch_sec_hex(ch_host *h, const char *hex)
 	return ch_sec(h, b, n);
 }
 
-static void
+static inline void
 ch_clear(ch_host *h)
 {
 	pcard_scp_clear(&h->scp);
