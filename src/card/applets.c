@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "applet.h"
+#include "natives.h"
 
 static uint16_t
 generic_select(pcard_applet_env *env, uint8_t *out, size_t out_cap, size_t *out_len)
@@ -37,9 +38,13 @@ const pcard_applet_ops pcard_applet_generic = {
 	.process = generic_process,
 };
 
-/* Native applets: add `extern const pcard_applet_ops pcard_applet_<name>;` and an entry. */
+/* Native applets: add `extern const pcard_applet_ops pcard_applet_<name>;` (postcard-sim's own
+ * are declared in natives.h) and an entry. */
 
 const pcard_applet_ops *const pcard_applets[] = {
+	&pcard_applet_datastore,
+	&pcard_applet_purse,
+	&pcard_applet_hotp,
 	NULL,
 };
 

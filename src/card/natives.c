@@ -1,0 +1,75 @@
+/*
+ * natives.c: helpers shared by postcard-sim's native applets (natives.h).
+ */
+#include <string.h>
+
+#include "natives.h"
+#include "postcard/crypto.h"
+#include "postcard/gp.h"
+
+const pcard_cap_import pcard_native_imports[PCARD_NATIVE_NIMPORTS] = {
+	{ { 7, { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 } }, 1, 0 },	/* java.lang */
+	{ { 7, { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 } }, 1, 3 },	/* javacard.framework */
+};
+
+const pcard_applet_ops *
+pcard_native_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; pcard_applets[i] != NULL; i++)
+		if (strcmp(pcard_applets[i]->name, name) == 0)
+			return pcard_applets[i];
+	return NULL;
+}
+
+uint32_t
+pcard_native_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+pcard_native_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint16_t
+pcard_native_store_msg(uint8_t p1, const uint8_t *data, size_t n, pcard_rd *msg, int *encrypted)
+{
+	uint8_t enc = p1 & 0x60, fmt = p1 & 0x18;
+	size_t len = n;
+
+	*encrypted = 0;
+	if ((enc != PCARD_SD_ENC_NONE && enc != PCARD_SD_ENC_ALL) ||
+	    (fmt != PCARD_SD_FMT_NONE && fmt != PCARD_SD_FMT_BER))
+		return PCARD_NSW_WRONG_P1P2;
+	if (enc == PCARD_SD_ENC_ALL) {
+		if (n == 0 || pcard_unpad_iso(data, n, &len) != PCARD_OK)
+			return PCARD_NSW_WRONG_DATA;
+		*encrypted = 1;
+	}
+	if (len == 0)
+		return PCARD_NSW_WRONG_DATA;
+	pcard_rd_init(msg, data, len);
+	return PCARD_NSW_OK;
+}
+
+size_t
+pcard_native_public_len(const pcard_aid *elf, const uint8_t *data, size_t n)
+{
+	const pcard_applet_ops *a;
+
+	if (elf == NULL || data == NULL)
+		return n;
+	a = pcard_applet_find(elf->b, elf->len);
+	if (a == &pcard_applet_hotp)
+		return n < PCARD_HOTP_PUBLIC_BYTES ? n : PCARD_HOTP_PUBLIC_BYTES;
+	if (a == &pcard_applet_purse)
+		return n < PCARD_PURSE_PUBLIC_BYTES ? n : PCARD_PURSE_PUBLIC_BYTES;
+	return n;
+}
