@@ -1,0 +1,817 @@
+/*
+ * test_gpclient.c: the GlobalPlatform client against the simulated card in process
+ * (tests/util/simcard.c) for the operations its card manager implements, and against a
+ * scripted fake card for the error paths: a wrong card cryptogram never leads to EXTERNAL
+ * AUTHENTICATE (the command log is checked), the offline template guess finds the card's
+ * diversification, GET STATUS falls back to the legacy format and follows 6310, and refusals
+ * keep the SW and INS for pcard_sw_explain.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "postcard/apdu.h"
+#include "postcard/bytes.h"
+#include "postcard/crypto.h"
+#include "postcard/gpclient.h"
+#include "postcard/keydiv.h"
+#include "postcard/keys.h"
+#include "postcard/scp.h"
+#include "postcard/sw.h"
+#include "postcard/transport.h"
+#include "simcard.h"
+
+static const uint8_t TEST_KEY[16] = {
+	0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+	0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F,
+};
+static const uint8_t ISD[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
+
+/* ---- helpers ---- */
+
+typedef struct host {
+	pcard_keys *keys;
+	pcard_keyh master;
+	pcard_gpc g;
+	pcard_gpc_auth a;
+	pcard_gpc_auth_result res;
+} host;
+
+static void
+host_new(host *h, pcard_transport *t, pcard_keytype type, const uint8_t *key, size_t len)
+{
+	memset(h, 0, sizeof *h);
+	assert_int_equal(pcard_keys_mem_new(32, &h->keys), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_import(h->keys, "m", type, key, len, &h->master),
+	    PCARD_OK);
+	pcard_gpc_init(&h->g, t);
+	h->a.keys = h->keys;
+	h->a.master[0] = h->a.master[1] = h->a.master[2] = h->master;
+	h->a.kdf = "none";
+	h->a.level = -1;
+}
+
+static void
+host_free(host *h)
+{
+	pcard_gpc_clear(&h->g);
+	pcard_keys_free(h->keys);
+}
+
+/* ---- against the simulated card ---- */
+
+static void
+sim_open(simcard **sc, host *h, uint8_t scp)
+{
+	simcard_opts o = { .scp = scp };
+
+	assert_int_equal(simcard_new(&o, sc), PCARD_OK);
+	host_new(h, simcard_transport(*sc), scp == 2 ? PCARD_KEY_DES3 : PCARD_KEY_AES, TEST_KEY,
+	    sizeof TEST_KEY);
+}
+
+static void
+test_sim_select_discovers_isd(void **state)
+{
+	pcard_gpc_select_result r;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, &r), PCARD_OK);
+	assert_int_equal(r.aid.len, sizeof ISD);
+	assert_memory_equal(r.aid.b, ISD, sizeof ISD);
+	assert_int_equal(r.card_locked, 0);
+	assert_true(r.has_fci);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_SELECT);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x9000);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_select_unknown_aid(void **state)
+{
+	pcard_gp_aid aid;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gp_aid_from_hex(&aid, "D000000000000001"), PCARD_OK);
+	assert_int_equal(pcard_gpc_select(&h.g, &aid, NULL), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A82);
+	/* nothing selected: no channel can be opened */
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_STATE);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_info(void **state)
+{
+	pcard_gpc_info info;
+	simcard *sc = NULL;
+	host h;
+	int has_ff = 0;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_info_read(&h.g, &info), PCARD_OK);
+	assert_true(info.has_cplc);
+	assert_true(info.iin_len > 0);
+	assert_true(info.cin_len > 0);
+	assert_int_equal(info.kdd_len, 10);
+	assert_true(info.has_crd);
+	assert_true(info.crd.is_gp);
+	assert_true(info.crd.has_scp);
+	assert_int_equal(info.crd.scp, 3);
+	assert_int_equal(info.crd.scp_i, 0x70);
+	assert_true(info.n_keys >= 3);
+	for (size_t k = 0; k < info.n_keys && k < PCARD_GPC_MAX_KEYINFO; k++)
+		has_ff |= info.keys[k].kvn == 0xFF;
+	assert_true(has_ff);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_open_scp03(void **state)
+{
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(h.res.scp, 3);
+	assert_int_equal(h.res.i, 0x70);
+	assert_int_equal(h.res.kvn, 0xFF);
+	assert_int_equal(h.res.level, 0x03);
+	assert_int_equal(h.res.ext_auth_sent, 1);
+	assert_non_null(pcard_gpc_session(&h.g));
+	assert_string_equal(h.res.kdf_used, "none");
+	/* a secured GET DATA works inside the channel */
+	{
+		pcard_gpc_info info;
+
+		assert_int_equal(pcard_gpc_info_read(&h.g, &info), PCARD_OK);
+		assert_int_equal(info.kdd_len, 10);
+	}
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_open_scp02_i_from_crd(void **state)
+{
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 2);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(h.res.scp, 2);
+	assert_int_equal(h.res.i, 0x55);
+	assert_int_equal(h.res.level, 0x03);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_open_wrong_key(void **state)
+{
+	static const uint8_t other[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	simcard *sc = NULL;
+	simcard_opts o = { .scp = 3 };
+	host h;
+
+	(void)state;
+	assert_int_equal(simcard_new(&o, &sc), PCARD_OK);
+	host_new(&h, simcard_transport(sc), PCARD_KEY_AES, other, sizeof other);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_AUTH);
+	assert_int_equal(h.res.ext_auth_sent, 0);
+	assert_string_equal(h.res.kdf_fits, "");
+	assert_null(pcard_gpc_session(&h.g));
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_INITIALIZE_UPDATE);
+	/* the right key still works afterwards: the card counted nothing */
+	host_free(&h);
+	host_new(&h, simcard_transport(sc), PCARD_KEY_AES, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_open_wrong_kvn(void **state)
+{
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	h.a.kvn = 0x30;
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A88);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_INITIALIZE_UPDATE);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_open_bad_level(void **state)
+{
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 2);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	h.a.level = 0x33;	/* R-ENC does not exist in SCP02 */
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_SECURITY_LEVEL);
+	assert_int_equal(h.res.ext_auth_sent, 0);
+	h.a.kdf = "no such template";
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_BAD_ENCODING);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_list(void **state)
+{
+	pcard_gpc_entry e[64];
+	size_t n = 0, isd = 0, elfs = 0;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gpc_list(&h.g, e, 64, &n), PCARD_OK);
+	for (size_t k = 0; k < n; k++) {
+		if (e[k].kind == PCARD_GS_ISD) {
+			isd++;
+			assert_memory_equal(e[k].e.aid.b, ISD, sizeof ISD);
+			assert_int_equal(e[k].e.lifecycle, PCARD_LC_SECURED);
+		}
+		elfs += e[k].kind == PCARD_GS_ELFS_MODULES || e[k].kind == PCARD_GS_ELFS;
+	}
+	assert_int_equal(isd, 1);
+	assert_true(elfs > 0);	/* the ROM packages */
+	/* too small an array: NOSPACE with the count needed */
+	{
+		size_t need = 0;
+
+		assert_int_equal(pcard_gpc_list(&h.g, e, 1, &need), PCARD_E_NOSPACE);
+		assert_int_equal(need, n);
+	}
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_card_lock_unlock(void **state)
+{
+	pcard_gpc_select_result r;
+	pcard_gpc_entry e[64];
+	size_t n = 0;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gpc_card_state(&h.g, PCARD_LC_CARD_LOCKED), PCARD_OK);
+	/* a locked card answers 6283 to SELECT: reported, not fatal */
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, &r), PCARD_OK);
+	assert_int_equal(r.card_locked, 1);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gpc_card_state(&h.g, PCARD_LC_SECURED), PCARD_OK);
+	assert_int_equal(pcard_gpc_list(&h.g, e, 64, &n), PCARD_OK);
+	assert_int_equal(e[0].kind, PCARD_GS_ISD);
+	assert_int_equal(e[0].e.lifecycle, PCARD_LC_SECURED);
+	/* OP_READY cannot be asked for; INITIALIZED from SECURED is refused by the card */
+	assert_int_equal(pcard_gpc_card_state(&h.g, PCARD_LC_OP_READY), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_gpc_card_state(&h.g, PCARD_LC_INITIALIZED), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6985);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_SET_STATUS);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_app_lock_refusals(void **state)
+{
+	pcard_gp_aid isd, none;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_set(&isd, ISD, sizeof ISD), PCARD_OK);
+	assert_int_equal(pcard_gpc_app_lock(&h.g, &isd, 1), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6985);
+	assert_int_equal(pcard_gp_aid_from_hex(&none, "D0D1D2D3D4D5"), PCARD_OK);
+	assert_int_equal(pcard_gpc_app_lock(&h.g, &none, 1), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A88);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_terminate(void **state)
+{
+	pcard_gpc_info info;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gpc_card_state(&h.g, PCARD_LC_TERMINATED), PCARD_OK);
+	/* a terminated card still answers GET DATA, and refuses a new channel */
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_info_read(&h.g, &info), PCARD_OK);
+	assert_true(info.has_cplc);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_CARD_STATUS);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_raw_and_secure_apdu(void **state)
+{
+	static const uint8_t gd[] = { 0x80, 0xCA, 0x00, 0xCF, 0x00 };
+	uint8_t out[300];
+	size_t n = 0;
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_apdu(&h.g, 1, gd, sizeof gd, out, sizeof out, &n),
+	    PCARD_E_STATE);
+	assert_int_equal(pcard_gpc_apdu(&h.g, 0, gd, sizeof gd, out, sizeof out, &n), PCARD_OK);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x9000);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gpc_apdu(&h.g, 1, gd, sizeof gd, out, sizeof out, &n), PCARD_OK);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x9000);
+	assert_int_equal(n, 2 + 10 + 2);	/* CF 0A <KDD> 90 00 */
+	{
+		size_t cmds = 0, bytes = 0;
+
+		pcard_gpc_stats(&h.g, &cmds, &bytes);
+		assert_true(cmds >= 5);
+		assert_true(bytes > 20);
+	}
+	host_free(&h);
+	simcard_free(sc);
+}
+
+/* ---- fake card: scripted answers, a real SCP card end, a command log ---- */
+
+typedef struct fake {
+	pcard_keys *keys;
+	pcard_scp_keyset ks;
+	pcard_scp scp;
+	uint8_t scp_ver, i;
+	uint8_t kdd[10];
+	uint32_t seq;
+	uint8_t log[64];		/* INS of every command */
+	size_t nlog;
+	uint16_t sw_for_ins[256];	/* answer this SW to the INS (plain, no channel) */
+	int gs_legacy_only;		/* GET STATUS: 6A86 to P2 02 */
+	int gs_pages;			/* GET STATUS 40: answer in this many pages (6310) */
+} fake;
+
+static void
+put_sw(uint8_t *resp, size_t *len, uint16_t sw)
+{
+	resp[*len] = (uint8_t)(sw >> 8);
+	resp[*len + 1] = (uint8_t)sw;
+	*len += 2;
+}
+
+static const uint8_t FCI[] = {
+	0x6F, 0x0C, 0x84, 0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0xA5, 0x00,
+};
+
+static size_t
+gs_legacy(uint8_t p1, int page, uint8_t *out)
+{
+	/* 40 apps: one entry per page: 06 D0D1D2D3D4 <page> 07 00 */
+	if (p1 == 0x40) {
+		const uint8_t e[] = { 0x06, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, (uint8_t)page, 0x07,
+			0x00 };
+
+		memcpy(out, e, sizeof e);
+		return sizeof e;
+	}
+	if (p1 == 0x80) {
+		const uint8_t e[] = { 0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x0F,
+			0x9E };
+
+		memcpy(out, e, sizeof e);
+		return sizeof e;
+	}
+	return 0;
+}
+
+static pcard_err
+fake_get_status(fake *f, const pcard_apdu *a, uint8_t *resp, size_t *len)
+{
+	*len = 0;
+	if ((a->p2 & 0x02) && f->gs_legacy_only) {
+		put_sw(resp, len, 0x6A86);
+		return PCARD_OK;
+	}
+	if (a->p1 == 0x10 || a->p1 == 0x20) {
+		put_sw(resp, len, 0x6A88);
+		return PCARD_OK;
+	}
+	{
+		static int page;
+
+		if ((a->p2 & 0x01) == 0)
+			page = 0;
+		*len = gs_legacy(a->p1, page, resp);
+		page++;
+		put_sw(resp, len, a->p1 == 0x40 && page < f->gs_pages ? 0x6310 : 0x9000);
+	}
+	return PCARD_OK;
+}
+
+static pcard_err
+fake_apdu(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap, size_t *len)
+{
+	fake *f = ctx;
+	uint8_t plain[PCARD_SCP_MAX_CMD];
+	size_t plen = 0;
+	pcard_apdu a;
+	pcard_err err = PCARD_OK;
+
+	(void)cap;
+	*len = 0;
+	if (n < 4)
+		return PCARD_E_INVALID_ARG;
+	if (f->nlog < sizeof f->log)
+		f->log[f->nlog++] = cmd[1];
+	if (f->sw_for_ins[cmd[1]] != 0) {
+		put_sw(resp, len, f->sw_for_ins[cmd[1]]);
+		return PCARD_OK;
+	}
+	switch (cmd[1]) {
+	case 0xA4:
+		memcpy(resp, FCI, sizeof FCI);
+		*len = sizeof FCI;
+		put_sw(resp, len, 0x9000);
+		return PCARD_OK;
+	case 0x50: {
+		pcard_scp_card_params p = { .scp = f->scp_ver, .i = f->i, .kvn = 0x20,
+			.kdd = f->kdd, .seq = f->seq, .aid = ISD, .aid_len = sizeof ISD };
+		uint32_t ns = f->seq;
+
+		err = pcard_scp_card_init_update(&f->scp, f->keys, &f->ks, &p, cmd, n, resp, 300,
+		    len, &ns);
+		f->seq = ns;
+		break;
+	}
+	case 0x82: {
+		uint32_t ns = f->seq;
+
+		err = pcard_scp_card_ext_auth(&f->scp, cmd, n, &ns);
+		f->seq = ns;
+		if (err == PCARD_OK)
+			put_sw(resp, len, 0x9000);
+		break;
+	}
+	default:
+		if (cmd[0] & 0x04) {
+			if ((err = pcard_scp_unwrap_cmd(&f->scp, cmd, n, plain, sizeof plain,
+			    &plen)) != PCARD_OK)
+				break;
+			return pcard_scp_wrap_rsp(&f->scp, NULL, 0, 0x9000, resp, 300, len);
+		}
+		assert_int_equal(pcard_apdu_parse(cmd, n, &a), PCARD_OK);
+		if (cmd[1] == 0xF2)
+			return fake_get_status(f, &a, resp, len);
+		put_sw(resp, len, 0x6D00);
+		return PCARD_OK;
+	}
+	if (err != PCARD_OK) {
+		*len = 0;
+		put_sw(resp, len, pcard_scp_card_sw(err));
+	}
+	return PCARD_OK;
+}
+
+/* A fake SCP02 card whose keys were diversified from master with template kdf. */
+static void
+fake_new(fake *f, const char *kdf, const uint8_t *master, size_t len)
+{
+	pcard_keyh m, set[3];
+	pcard_keyh ms[3];
+	pcard_keydiv t;
+
+	memset(f, 0, sizeof *f);
+	f->scp_ver = 2;
+	f->i = 0x55;
+	f->seq = 5;
+	for (size_t k = 0; k < 10; k++)
+		f->kdd[k] = (uint8_t)(0x11 * (k + 1));
+	pcard_scp_init(&f->scp);
+	assert_int_equal(pcard_keys_mem_new(32, &f->keys), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_import(f->keys, "m", PCARD_KEY_DES3, master, len, &m),
+	    PCARD_OK);
+	ms[0] = ms[1] = ms[2] = m;
+	assert_int_equal(pcard_keydiv_parse(kdf, &t), PCARD_OK);
+	assert_int_equal(pcard_keydiv_derive_set(f->keys, ms, &t, f->kdd, set), PCARD_OK);
+	f->ks.enc = set[0];
+	f->ks.mac = set[1];
+	f->ks.dek = set[2];
+}
+
+static void
+fake_free(fake *f)
+{
+	pcard_scp_clear(&f->scp);
+	pcard_keys_free(f->keys);
+}
+
+static int
+logged(const fake *f, uint8_t ins)
+{
+	for (size_t k = 0; k < f->nlog; k++)
+		if (f->log[k] == ins)
+			return 1;
+	return 0;
+}
+
+static void
+test_fake_wrong_kdf_guesses_emv(void **state)
+{
+	pcard_transport *t = NULL;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "emv", TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	h.a.kdf = "none";
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_AUTH);
+	assert_string_equal(h.res.kdf_used, "none");
+	assert_string_equal(h.res.kdf_fits, "emv");
+	assert_int_equal(h.res.ext_auth_sent, 0);
+	assert_true(logged(&f, 0x50));
+	assert_false(logged(&f, 0x82));	/* never EXTERNAL AUTHENTICATE with wrong keys */
+	/* a wrong template that is asked for: the same */
+	f.nlog = 0;
+	h.a.kdf = "visa2";
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_AUTH);
+	assert_string_equal(h.res.kdf_fits, "emv");
+	assert_false(logged(&f, 0x82));
+	/* guessing off */
+	h.a.no_guess = 1;
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_AUTH);
+	assert_string_equal(h.res.kdf_fits, "-");
+	assert_false(logged(&f, 0x82));
+	/* the right template opens the channel (and only then EXTERNAL AUTHENTICATE goes) */
+	h.a.no_guess = 0;
+	h.a.kdf = "emv";
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_true(logged(&f, 0x82));
+	assert_int_equal(h.res.kvn, 0x20);
+	assert_memory_equal(h.res.kdd, f.kdd, 10);
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_wrong_key_no_template_fits(void **state)
+{
+	static const uint8_t other[16] = { 0x0F, 0x0E, 0x0D, 0x0C, 0x0B, 0x0A, 0x09, 0x08,
+		0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00 };
+	pcard_transport *t = NULL;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "visa2", TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, other, sizeof other);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_AUTH);
+	assert_string_equal(h.res.kdf_fits, "");
+	assert_false(logged(&f, 0x82));
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_init_update_refused(void **state)
+{
+	pcard_transport *t = NULL;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	f.sw_for_ins[0x50] = 0x6983;
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6983);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_INITIALIZE_UPDATE);
+	assert_false(logged(&f, 0x82));
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_install_6A80_explained(void **state)
+{
+	pcard_transport *t = NULL;
+	pcard_gp_aid pkg, app;
+	pcard_gpc_install_opts io;
+	const char *why;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	f.sw_for_ins[0xE6] = 0x6A80;
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_from_hex(&pkg, "D0D1D2D3D4D5"), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_from_hex(&app, "D0D1D2D3D4D501"), PCARD_OK);
+	memset(&io, 0, sizeof io);
+	io.elf = &pkg;
+	io.module = &app;
+	assert_int_equal(pcard_gpc_install(&h.g, &io), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A80);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_INSTALL);
+	why = pcard_sw_explain(pcard_gpc_last_sw(&h.g), pcard_gpc_last_ins(&h.g));
+	assert_non_null(strstr(why, "INSTALL"));
+	assert_string_not_equal(why, pcard_sw_explain(0x6A80, PCARD_SW_ANY_INS));
+	/* missing AIDs are refused before anything is sent */
+	f.nlog = 0;
+	io.elf = NULL;
+	assert_int_equal(pcard_gpc_install(&h.g, &io), PCARD_E_INVALID_ARG);
+	assert_int_equal(f.nlog, 0);
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_list_legacy_and_more_data(void **state)
+{
+	pcard_transport *t = NULL;
+	pcard_gpc_entry e[16];
+	size_t n = 0, apps = 0;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	f.gs_legacy_only = 1;
+	f.gs_pages = 3;
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_list(&h.g, e, 16, &n), PCARD_OK);
+	assert_int_equal(e[0].kind, PCARD_GS_ISD);
+	assert_int_equal(e[0].e.lifecycle, 0x0F);
+	for (size_t k = 0; k < n; k++) {
+		if (e[k].kind != PCARD_GS_APPS)
+			continue;
+		assert_int_equal(e[k].e.aid.b[5], apps);	/* page order kept */
+		apps++;
+	}
+	assert_int_equal(apps, 3);
+	assert_int_equal(n, 4);
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_list_refused(void **state)
+{
+	pcard_transport *t = NULL;
+	pcard_gpc_entry e[4];
+	size_t n = 0;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	f.sw_for_ins[0xF2] = 0x6982;
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_list(&h.g, e, 4, &n), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6982);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), PCARD_INS_GET_STATUS);
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_select_discovery(void **state)
+{
+	pcard_transport *t = NULL;
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	f.sw_for_ins[0xA4] = 0x6A82;	/* no SD anywhere */
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_E_NOT_FOUND);
+	assert_int_equal(f.nlog, 1 + PCARD_GPC_N_KNOWN_ISD);	/* empty AID, then the known */
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+static void
+test_fake_needs_channel(void **state)
+{
+	pcard_transport *t = NULL;
+	pcard_keyh set[3];
+	fake f;
+	host h;
+
+	(void)state;
+	fake_new(&f, "none", TEST_KEY, sizeof TEST_KEY);
+	assert_int_equal(pcard_inproc_open(fake_apdu, NULL, &f, &t), PCARD_OK);
+	host_new(&h, t, PCARD_KEY_DES3, TEST_KEY, sizeof TEST_KEY);
+	set[0] = set[1] = set[2] = h.master;
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_put_keyset(&h.g, 0x21, 0, set), PCARD_E_STATE);
+	assert_int_equal(pcard_gpc_put_keyset(&h.g, 0x80, 0, set), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_gpc_store_dgis(&h.g, (const uint8_t *)"\x01\x01\x02\xAA", 4,
+	    1, 1), PCARD_E_BAD_ENCODING);
+	assert_int_equal(f.nlog, 1);	/* only the SELECT */
+	host_free(&h);
+	pcard_transport_close(t);
+	fake_free(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sim_select_discovers_isd),
+		cmocka_unit_test(test_sim_select_unknown_aid),
+		cmocka_unit_test(test_sim_info),
+		cmocka_unit_test(test_sim_open_scp03),
+		cmocka_unit_test(test_sim_open_scp02_i_from_crd),
+		cmocka_unit_test(test_sim_open_wrong_key),
+		cmocka_unit_test(test_sim_open_wrong_kvn),
+		cmocka_unit_test(test_sim_open_bad_level),
+		cmocka_unit_test(test_sim_list),
+		cmocka_unit_test(test_sim_card_lock_unlock),
+		cmocka_unit_test(test_sim_app_lock_refusals),
+		cmocka_unit_test(test_sim_terminate),
+		cmocka_unit_test(test_sim_raw_and_secure_apdu),
+		cmocka_unit_test(test_fake_wrong_kdf_guesses_emv),
+		cmocka_unit_test(test_fake_wrong_key_no_template_fits),
+		cmocka_unit_test(test_fake_init_update_refused),
+		cmocka_unit_test(test_fake_install_6A80_explained),
+		cmocka_unit_test(test_fake_list_legacy_and_more_data),
+		cmocka_unit_test(test_fake_list_refused),
+		cmocka_unit_test(test_fake_select_discovery),
+		cmocka_unit_test(test_fake_needs_channel),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
