@@ -10,7 +10,7 @@
  * the GlobalPlatform way (INSTALL [for load], LOAD, INSTALL [for install and make selectable])
  * through the ISD's secure channel.
  *
- * Header-only, with static functions: include it from one test file only.
+ * Header-only (static inline functions): include it from one test file per executable.
  */
 #ifndef PCARD_APPLET_HARNESS_H
 #define PCARD_APPLET_HARNESS_H
@@ -53,14 +53,14 @@ typedef struct hx {
 	uint16_t sw;		/* its SW */
 } hx;
 
-static pcard_err
+static inline pcard_err
 hx_card_fn(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap, size_t *len)
 {
 	return pcard_card_apdu(ctx, cmd, n, resp, cap, len);
 }
 
 /* A default card (SCP03 i=70, or SCP02 i=55 when scp is 2). */
-static void
+static inline void
 hx_init(hx *h, uint8_t scp)
 {
 	pcard_cardstate_opts o;
@@ -78,7 +78,7 @@ hx_init(hx *h, uint8_t scp)
  * Register the native applet's package (its first module) and an instance with AID = the
  * module's AID, selectable, associated with the ISD, with privilege bytes priv1/priv2.
  */
-static void
+static inline void
 hx_add_native(hx *h, const pcard_applet_ops *ops, uint8_t priv1, uint8_t priv2)
 {
 	pcard_card_elf elf;
@@ -104,7 +104,7 @@ hx_add_native(hx *h, const pcard_applet_ops *ops, uint8_t priv1, uint8_t priv2)
 	assert_int_equal(pcard_cardstate_app_add(&h->cs, &app), PCARD_OK);
 }
 
-static void
+static inline void
 hx_open(hx *h)
 {
 	uint8_t atr[64];
@@ -123,7 +123,7 @@ hx_open(hx *h)
 	    PCARD_OK);
 }
 
-static void
+static inline void
 hx_free(hx *h)
 {
 	pcard_scp_clear(&h->scp);
@@ -133,7 +133,7 @@ hx_free(hx *h)
 	pcard_cardstate_clear(&h->cs);
 }
 
-static void
+static inline void
 hx_split(hx *h, size_t n)
 {
 	assert_true(n >= 2);
@@ -142,7 +142,7 @@ hx_split(hx *h, size_t n)
 }
 
 /* Send cmd (plain, or wrapped when a session is open and wrap is 1); returns the SW. */
-static uint16_t
+static inline uint16_t
 hx_send(hx *h, const uint8_t *cmd, size_t n, int wrap)
 {
 	size_t len;
@@ -160,7 +160,7 @@ hx_send(hx *h, const uint8_t *cmd, size_t n, int wrap)
 }
 
 /* Send an APDU given in hex, plain. */
-static uint16_t
+static inline uint16_t
 hx_hex(hx *h, const char *hex)
 {
 	uint8_t b[300];
@@ -171,7 +171,7 @@ hx_hex(hx *h, const char *hex)
 }
 
 /* SELECT by AID (ends the host session: the card drops it on a new selection). */
-static uint16_t
+static inline uint16_t
 hx_select(hx *h, const uint8_t *aid, size_t n)
 {
 	uint8_t b[32];
@@ -183,14 +183,14 @@ hx_select(hx *h, const uint8_t *aid, size_t n)
 	return hx_send(h, b, len, 0);
 }
 
-static uint16_t
+static inline uint16_t
 hx_select_aid(hx *h, const pcard_aid *a)
 {
 	return hx_select(h, a->b, a->len);
 }
 
 /* Open a secure channel with the selected application's SD at level; asserts success. */
-static void
+static inline void
 hx_open_sc(hx *h, uint8_t level)
 {
 	pcard_scp_host_params p;
@@ -208,7 +208,7 @@ hx_open_sc(hx *h, uint8_t level)
  * is ISO-padded and encrypted with the session's DEK and P1 gets b7b6 = 11. p1 adds flags
  * (PCARD_SD_CASE4, format bits).
  */
-static uint16_t
+static inline uint16_t
 hx_store(hx *h, uint8_t p1, const uint8_t *msg, size_t n, int encrypt)
 {
 	uint8_t data[256], cmd[300];
@@ -235,7 +235,7 @@ hx_store(hx *h, uint8_t p1, const uint8_t *msg, size_t n, int encrypt)
 }
 
 /* The instance's entry in the card's current state. */
-static const pcard_card_app *
+static inline const pcard_card_app *
 hx_app(hx *h, const pcard_aid *aid)
 {
 	const pcard_cardstate *cs = pcard_card_state(h->card);
@@ -248,7 +248,7 @@ hx_app(hx *h, const pcard_aid *aid)
 }
 
 /* 1 when needle occurs in hay. */
-static int
+static inline int
 hx_contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
 {
 	for (size_t i = 0; m > 0 && i + m <= n; i++)
