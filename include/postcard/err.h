@@ -36,6 +36,9 @@ typedef enum pcard_err {
 	PCARD_E_IO,		/* a file or device could not be read or written */
 	PCARD_E_USAGE,		/* a command line or request is malformed */
 	PCARD_E_KEY,		/* a key is missing, of the wrong type or length */
+	PCARD_E_EXISTS,		/* the object already exists (duplicate id, a second live session) */
+	PCARD_E_CONFLICT,	/* a compare-and-set lost: the stored state is not the expected one */
+	PCARD_E_BUSY,		/* the store is locked by another writer; retry later */
 	PCARD_E__COUNT
 } pcard_err;
 

@@ -34,6 +34,9 @@ static const struct {
 	[PCARD_E_IO] = { "PCARD_E_IO", "I/O error", PCARD_EXIT_IO },
 	[PCARD_E_USAGE] = { "PCARD_E_USAGE", "usage error", PCARD_EXIT_USAGE },
 	[PCARD_E_KEY] = { "PCARD_E_KEY", "key missing, or of the wrong type or length", PCARD_EXIT_BAD_INPUT },
+	[PCARD_E_EXISTS] = { "PCARD_E_EXISTS", "already exists", PCARD_EXIT_BAD_INPUT },
+	[PCARD_E_CONFLICT] = { "PCARD_E_CONFLICT", "conflict: the stored state changed (retried or concurrent request)", PCARD_EXIT_INTERNAL },
+	[PCARD_E_BUSY] = { "PCARD_E_BUSY", "the store is busy (locked by another writer)", PCARD_EXIT_IO },
 };
 
 const char *
