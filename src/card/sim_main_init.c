@@ -1,0 +1,263 @@
+/*
+ * sim_main_init.c: `postcard-sim init CARD-FILE ...`: a new card file (cardstate.h defaults
+ * with the options given), written atomically; an existing file is replaced only with --force.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cardfile.h"
+#include "cardstate.h"
+#include "postcard/bytes.h"
+#include "postcard/crypto.h"
+#include "sim_main_int.h"
+
+#define CMD "init"
+#define KEY_FILE_MAX 4096
+
+static const uint8_t gp_test_key[16] = {
+	0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+	0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F,
+};
+
+static void
+help(void)
+{
+	printf(
+	    "usage: " SIM_PROG " init CARD-FILE [--scp 02|03] [--i HEX] [--key HEX | --key-file F]\n"
+	    "           [--isd AID] [--life-cycle NAME] [--memory BYTES] [--auth-limit N]\n"
+	    "           [--putkey-replaces-ff] [--force]\n"
+	    "\n"
+	    "Create a new simulated card in CARD-FILE: an Issuer Security Domain with key set FF\n"
+	    "(ENC = MAC = DEK = the key), the Java Card 3.0.5 API packages in ROM, and the\n"
+	    "identity of docs/card-file.md.\n"
+	    "\n"
+	    "  --scp 02|03           secure channel protocol (default 03)\n"
+	    "  --i HEX               SCP option i (default 70 for SCP03, 55 for SCP02;\n"
+	    "                        SCP02 also 15, 35, 75)\n"
+	    "  --key HEX             the ISD key: 16, 24 or 32 bytes for SCP03, 16 or 24 for\n"
+	    "                        SCP02 (default the GlobalPlatform test key 404142..4F)\n"
+	    "  --key-file F          read the key as hex from file F\n"
+	    "  --isd AID             ISD AID, 5 to 16 bytes (default A000000151000000)\n"
+	    "  --life-cycle NAME     OP_READY, INITIALIZED, SECURED (default), CARD_LOCKED or\n"
+	    "                        TERMINATED\n"
+	    "  --memory BYTES        non-volatile memory size (default 262144)\n"
+	    "  --auth-limit N        failed authentications before a key set blocks (default 10)\n"
+	    "  --putkey-replaces-ff  the first PUT KEY that adds a key set deletes key set FF\n"
+	    "  --force               replace CARD-FILE if it exists\n"
+	    "\n"
+	    "An existing CARD-FILE is never replaced without --force (exit 2). Using the\n"
+	    "well-known test key prints a warning.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  " SIM_PROG " init card.pcsim\n"
+	    "  " SIM_PROG " init scp02.pcsim --scp 02 --i 15\n"
+	    "  " SIM_PROG " init card.pcsim --force --key-file isd.key --memory 65536 --auth-limit 3\n");
+}
+
+static int
+parse_life_cycle(const char *s, uint8_t *lc)
+{
+	static const struct {
+		const char *name;
+		uint8_t v;
+	} t[] = {
+		{ "OP_READY", PCARD_CARD_OP_READY }, { "INITIALIZED", PCARD_CARD_INITIALIZED },
+		{ "SECURED", PCARD_CARD_SECURED }, { "CARD_LOCKED", PCARD_CARD_LOCKED },
+		{ "LOCKED", PCARD_CARD_LOCKED }, { "TERMINATED", PCARD_CARD_TERMINATED },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcasecmp(s, t[i].name) == 0) {
+			*lc = t[i].v;
+			return 0;
+		}
+	return -1;
+}
+
+static pcard_err
+read_key_file(const char *path, uint8_t *key, size_t cap, size_t *len)
+{
+	char buf[KEY_FILE_MAX + 1];
+	size_t n, b = 0, e;
+	FILE *f;
+	pcard_err err;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return PCARD_E_IO;
+	n = fread(buf, 1, KEY_FILE_MAX, f);
+	if (ferror(f) || !feof(f)) {
+		err = ferror(f) ? PCARD_E_IO : PCARD_E_BAD_FILE;
+		fclose(f);
+		pcard_wipe(buf, sizeof buf);
+		return err;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	/* surrounding white space is fine */
+	while (b < n && isspace((unsigned char)buf[b]))
+		b++;
+	e = n;
+	while (e > b && isspace((unsigned char)buf[e - 1]))
+		buf[--e] = '\0';
+	err = pcard_hex_decode(buf + b, key, cap, len);
+	pcard_wipe(buf, sizeof buf);
+	return err == PCARD_OK ? PCARD_OK : PCARD_E_BAD_FILE;
+}
+
+int
+sim_cmd_init(int argc, char **argv)
+{
+	enum { O_SCP = 256, O_I, O_KEY, O_KEYFILE, O_ISD, O_LC, O_MEM, O_AUTH, O_FF, O_FORCE };
+	static const struct option opts[] = {
+		{ "scp", required_argument, NULL, O_SCP },
+		{ "i", required_argument, NULL, O_I },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "isd", required_argument, NULL, O_ISD },
+		{ "life-cycle", required_argument, NULL, O_LC },
+		{ "memory", required_argument, NULL, O_MEM },
+		{ "auth-limit", required_argument, NULL, O_AUTH },
+		{ "putkey-replaces-ff", no_argument, NULL, O_FF },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pcard_cardstate_opts o;
+	pcard_cardstate cs;
+	pcard_cardfile f;
+	pcard_aid isd;
+	uint8_t key[64];
+	size_t key_len = 0, n;
+	const char *path, *key_file = NULL, *key_hex = NULL;
+	char tmp[PCARD_CARDIO_PATH_MAX + 16];
+	unsigned long v;
+	int c, force = 0, rc = PCARD_EXIT_INTERNAL;
+	pcard_err err;
+
+	memset(&o, 0, sizeof o);
+	pcard_cardstate_init(&cs);
+	sim_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case O_SCP:
+			if (strcmp(optarg, "02") == 0 || strcmp(optarg, "2") == 0)
+				o.scp = 2;
+			else if (strcmp(optarg, "03") == 0 || strcmp(optarg, "3") == 0)
+				o.scp = 3;
+			else
+				return sim_usage(CMD, "--scp: 02 or 03, not '%s'", optarg);
+			break;
+		case O_I:
+			if (pcard_hex_decode(optarg, &o.i, 1, &n) != PCARD_OK || n != 1)
+				return sim_usage(CMD, "--i: one byte of hex, not '%s'", optarg);
+			break;
+		case O_KEY:
+			key_hex = optarg;
+			break;
+		case O_KEYFILE:
+			key_file = optarg;
+			break;
+		case O_ISD:
+			if (pcard_aid_from_hex(&isd, optarg) != PCARD_OK)
+				return sim_usage(CMD, "--isd: 5 to 16 bytes of hex, not '%s'", optarg);
+			o.isd_aid = &isd;
+			break;
+		case O_LC:
+			if (parse_life_cycle(optarg, &o.life_cycle) != 0)
+				return sim_usage(CMD, "--life-cycle: unknown state '%s'", optarg);
+			break;
+		case O_MEM:
+			if (sim_parse_ulong(optarg, 1, UINT32_MAX, &v) != 0)
+				return sim_usage(CMD, "--memory: a number of bytes, not '%s'", optarg);
+			o.nvm_size = (uint32_t)v;
+			break;
+		case O_AUTH:
+			if (sim_parse_ulong(optarg, 1, 255, &v) != 0)
+				return sim_usage(CMD, "--auth-limit: 1 to 255, not '%s'", optarg);
+			o.auth_limit = (uint8_t)v;
+			break;
+		case O_FF:
+			o.flags |= PCARD_CS_FLAG_PUTKEY_REPLACES_FF;
+			break;
+		case O_FORCE:
+			force = 1;
+			break;
+		default:
+			return sim_bad_option(CMD, c, argv);
+		}
+	}
+	if (optind != argc - 1)
+		return sim_usage(CMD, optind >= argc ? "CARD-FILE missing" : "too many arguments");
+	path = argv[optind];
+	if (key_hex != NULL && key_file != NULL)
+		return sim_usage(CMD, "--key and --key-file exclude each other");
+	if (strlen(path) >= PCARD_CARDIO_PATH_MAX)
+		return sim_usage(CMD, "CARD-FILE path too long");
+	if (key_hex != NULL) {
+		if (pcard_hex_decode(key_hex, key, sizeof key, &key_len) != PCARD_OK) {
+			pcard_wipe(key, sizeof key);
+			return sim_usage(CMD, "--key: not hex");
+		}
+	} else if (key_file != NULL) {
+		if ((err = read_key_file(key_file, key, sizeof key, &key_len)) != PCARD_OK) {
+			pcard_wipe(key, sizeof key);
+			return sim_fail(err, "--key-file %s", key_file);
+		}
+	}
+	if (key_len > 0) {
+		o.key = key;
+		o.key_len = key_len;
+	}
+	if (!force && access(path, F_OK) == 0) {
+		rc = sim_usage(CMD, "%s exists; add --force to replace it", path);
+		goto out;
+	}
+	if ((err = pcard_cardstate_default(&cs, &o)) != PCARD_OK) {
+		/* the options were each well-formed, but do not go together (key length, i) */
+		rc = err == PCARD_E_INVALID_ARG ?
+		    sim_usage(CMD, "the key length, SCP and i given do not go together") :
+		    sim_fail(err, "new card state");
+		goto out;
+	}
+	/* create next to the target, then rename over it: an old file survives any failure */
+	snprintf(tmp, sizeof tmp, "%s.init", path);
+	(void)unlink(tmp);
+	memset(&f, 0, sizeof f);
+	if ((err = pcard_cardfile_create(&f, NULL, tmp, &cs)) != PCARD_OK) {
+		rc = sim_fail(err, "create %s", tmp);
+		goto out;
+	}
+	pcard_cardfile_close(&f);
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, SIM_PROG ": rename %s to %s: %s\n", tmp, path, strerror(errno));
+		(void)unlink(tmp);
+		rc = PCARD_EXIT_IO;
+		goto out;
+	}
+	if (key_len == 0 || (key_len == sizeof gp_test_key &&
+	    memcmp(key, gp_test_key, sizeof gp_test_key) == 0))
+		fprintf(stderr, SIM_PROG ": warning: %s uses the well-known GlobalPlatform test key "
+		    "404142434445464748494A4B4C4D4E4F; anyone can manage this card\n", path);
+	{
+		char aid[2 * PCARD_AID_MAX + 1];
+
+		(void)pcard_hex_encode(cs.isd.aid.b, cs.isd.aid.len, aid, sizeof aid);
+		fprintf(stderr, SIM_PROG ": created %s: SCP%02X i=%02X, ISD %s, %s, %lu bytes of "
+		    "memory\n", path, cs.isd.sd_info.scp, cs.isd.sd_info.i, aid,
+		    pcard_card_lc_name(cs.life_cycle), (unsigned long)cs.nvm_size);
+	}
+	rc = 0;
+out:
+	pcard_wipe(key, sizeof key);
+	pcard_cardstate_clear(&cs);
+	return rc;
+}
