@@ -171,6 +171,31 @@ run_rfc_sequence(uint8_t scp)
 	assert_int_equal(pcard_native_public_len(&app->elf, app->data, app->data_len),
 	    PCARD_HOTP_PUBLIC_BYTES);
 	assert_false(hx_contains(app->data, PCARD_HOTP_PUBLIC_BYTES, (const uint8_t *)"1234", 4));
+	/* the dump's view: the secret is in the plain JSON view, not in the redacted one */
+	{
+		json_t *j = NULL, *a;
+		char *txt;
+		static const char secret_hex[] = "3132333435363738393031323334353637383930";
+
+		assert_int_equal(pcard_cardstate_json(pcard_card_state(h.card), &j), PCARD_OK);
+		txt = json_dumps(j, 0);
+		assert_non_null(strstr(txt, secret_hex));	/* negative control */
+		free(txt);
+		assert_int_equal(pcard_native_json_redact(pcard_card_state(h.card), j), PCARD_OK);
+		txt = json_dumps(j, 0);
+		assert_null(strstr(txt, secret_hex));
+		free(txt);
+		a = json_array_get(json_object_get(j, "applications"), 0);
+		assert_string_equal(json_string_value(json_object_get(a, "applet")), "hotp");
+		assert_int_equal(json_integer_value(json_object_get(a, "data_redacted")), 20);
+		assert_int_equal(strlen(json_string_value(json_object_get(a, "data"))),
+		    2 * PCARD_HOTP_PUBLIC_BYTES);
+		/* a view of another state is refused */
+		json_array_remove(json_object_get(j, "applications"), 0);
+		assert_int_equal(pcard_native_json_redact(pcard_card_state(h.card), j),
+		    PCARD_E_INTERNAL);
+		json_decref(j);
+	}
 	hx_free(&h);
 }
 

@@ -1,6 +1,7 @@
 /*
  * natives.c: helpers shared by postcard-sim's native applets (natives.h).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "natives.h"
@@ -72,4 +73,43 @@ pcard_native_public_len(const pcard_aid *elf, const uint8_t *data, size_t n)
 	if (a == &pcard_applet_purse)
 		return n < PCARD_PURSE_PUBLIC_BYTES ? n : PCARD_PURSE_PUBLIC_BYTES;
 	return n;
+}
+
+pcard_err
+pcard_native_json_redact(const pcard_cardstate *cs, json_t *root)
+{
+	json_t *apps = json_object_get(root, "applications");
+
+	if (!json_is_array(apps) || json_array_size(apps) != cs->napps)
+		return PCARD_E_INTERNAL;
+	for (size_t i = 0; i < cs->napps; i++) {
+		const pcard_card_app *a = &cs->apps[i];
+		json_t *o = json_array_get(apps, i);
+		const pcard_applet_ops *ops;
+		size_t pub;
+		char *hex;
+
+		if (a->is_sd) {
+			if (json_object_set_new(o, "applet", json_null()) != 0)
+				return PCARD_E_NOMEM;
+			continue;
+		}
+		ops = pcard_applet_find(a->elf.b, a->elf.len);
+		if (json_object_set_new(o, "applet", json_string(ops->name)) != 0)
+			return PCARD_E_NOMEM;
+		pub = pcard_native_public_len(&a->elf, a->data, a->data_len);
+		if (pub >= a->data_len)
+			continue;
+		if ((hex = malloc(2 * pub + 1)) == NULL)
+			return PCARD_E_NOMEM;
+		(void)pcard_hex_encode(a->data, pub, hex, 2 * pub + 1);
+		if (json_object_set_new(o, "data", json_string(hex)) != 0 ||
+		    json_object_set_new(o, "data_redacted",
+		    json_integer((json_int_t)(a->data_len - pub))) != 0) {
+			free(hex);
+			return PCARD_E_NOMEM;
+		}
+		free(hex);
+	}
+	return PCARD_OK;
 }

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "applet.h"
 #include "cardstate.h"
 #include "postcard/bytes.h"
@@ -89,6 +91,16 @@ size_t pcard_native_public_len(const pcard_aid *elf, const uint8_t *data, size_t
  * applet_hotp.c and applet_purse.c). */
 #define PCARD_HOTP_PUBLIC_BYTES 11
 #define PCARD_PURSE_PUBLIC_BYTES 25
+
+/*
+ * Adapt root, the pcard_cardstate_json view of cs, for `postcard-sim dump`: each application
+ * gets "applet" (the native applet's name, "generic", or null for a security domain), and
+ * when pcard_native_public_len is below the data length, "data" keeps only the public part
+ * and "data_redacted" counts the bytes left out ("data_sha256" still covers the whole blob).
+ * @retval PCARD_E_INTERNAL root is not the view of cs
+ * @retval PCARD_E_NOMEM
+ */
+pcard_err pcard_native_json_redact(const pcard_cardstate *cs, json_t *root);
 
 /* Big-endian helpers for the blobs (no bounds: callers check the lengths). */
 uint32_t pcard_native_get32(const uint8_t *p);

@@ -4,7 +4,7 @@
  * two additions for applications: "applet" (the native applet the instance runs, or
  * "generic") and, for the hotp and purse applets, the secret at the end of their data hidden:
  * "data" holds only the public part and "data_redacted" the number of bytes left out
- * (natives.h, pcard_native_public_len). "data_sha256" stays the digest of the whole blob, so
+ * (natives.h, pcard_native_json_redact). "data_sha256" stays the digest of the whole blob, so
  * a change is still visible. Key values never appear: key sets show KCVs.
  */
 #include <getopt.h>
@@ -44,46 +44,6 @@ help(void)
 	    "Examples:\n"
 	    "  " SIM_PROG " dump card.pcsim\n"
 	    "  " SIM_PROG " dump card.pcsim --json | jq '.isd.sd.key_sets[0].keys[].kcv'\n");
-}
-
-/* Replace the data of applications whose applet keeps a secret; add "applet". */
-static pcard_err
-redact(const pcard_cardstate *cs, json_t *root)
-{
-	json_t *apps = json_object_get(root, "applications");
-
-	if (!json_is_array(apps) || json_array_size(apps) != cs->napps)
-		return PCARD_E_INTERNAL;
-	for (size_t i = 0; i < cs->napps; i++) {
-		const pcard_card_app *a = &cs->apps[i];
-		json_t *o = json_array_get(apps, i);
-		const pcard_applet_ops *ops;
-		size_t pub;
-		char *hex;
-
-		if (a->is_sd) {
-			if (json_object_set_new(o, "applet", json_null()) != 0)
-				return PCARD_E_NOMEM;
-			continue;
-		}
-		ops = pcard_applet_find(a->elf.b, a->elf.len);
-		if (json_object_set_new(o, "applet", json_string(ops->name)) != 0)
-			return PCARD_E_NOMEM;
-		pub = pcard_native_public_len(&a->elf, a->data, a->data_len);
-		if (pub >= a->data_len)
-			continue;
-		if ((hex = malloc(2 * pub + 1)) == NULL)
-			return PCARD_E_NOMEM;
-		(void)pcard_hex_encode(a->data, pub, hex, 2 * pub + 1);
-		if (json_object_set_new(o, "data", json_string(hex)) != 0 ||
-		    json_object_set_new(o, "data_redacted",
-		    json_integer((json_int_t)(a->data_len - pub))) != 0) {
-			free(hex);
-			return PCARD_E_NOMEM;
-		}
-		free(hex);
-	}
-	return PCARD_OK;
 }
 
 static const char *
@@ -223,7 +183,7 @@ sim_cmd_dump(int argc, char **argv)
 		goto out;
 	}
 	if ((err = pcard_cardstate_json(&cs, &j)) != PCARD_OK ||
-	    (err = redact(&cs, j)) != PCARD_OK) {
+	    (err = pcard_native_json_redact(&cs, j)) != PCARD_OK) {
 		rc = sim_fail(err, "dump %s", path);
 		goto out;
 	}
