@@ -3,12 +3,15 @@
  * reader pcscd's vpcd driver offers) or on a loopback TCP port (docs/tcp-link.md), until
  * SIGTERM/SIGINT (exit 0) or the link fails (exit 7, one line).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <netinet/in.h>
 
 #include "card.h"
 #include "cardlink.h"
@@ -144,6 +147,7 @@ static int
 parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
+	unsigned char a[sizeof(struct in6_addr)];
 	unsigned long v;
 	size_t hl;
 
@@ -159,6 +163,9 @@ parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port)
 		return -1;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
+	/* numeric only: the card never resolves names (docs/tcp-link.md) */
+	if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+		return -1;
 	*port = (uint16_t)v;
 	return 0;
 }
