@@ -141,6 +141,12 @@ typedef struct pcard_gpc_info {
  */
 pcard_err pcard_gpc_info_read(pcard_gpc *g, pcard_gpc_info *info);
 
+/*
+ * The SCP and i the card announces in its card recognition data (the FCI's, else GET DATA
+ * 66, read once). *scp 0 when the card announces none.
+ */
+pcard_err pcard_gpc_card_scp(pcard_gpc *g, uint8_t *scp, uint8_t *i);
+
 /* ---- Secure channel ---- */
 
 typedef struct pcard_gpc_auth {

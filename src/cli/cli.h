@@ -46,6 +46,26 @@ typedef struct cli_cmd {
 /* ---- Command handlers (one per cmd_<name>.c) ---- */
 int cmd_cap(cli_ctx *ctx, int argc, char **argv);
 int cmd_selftest(cli_ctx *ctx, int argc, char **argv);
+/* card commands (cmd_info.c, cmd_content.c, cmd_cardlc.c, cmd_keys.c, cmd_perso.c,
+ * cmd_apdu.c; shared options in cli_card.c) */
+int cmd_readers(cli_ctx *ctx, int argc, char **argv);
+int cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cmd_list(cli_ctx *ctx, int argc, char **argv);
+int cmd_load(cli_ctx *ctx, int argc, char **argv);
+int cmd_install(cli_ctx *ctx, int argc, char **argv);
+int cmd_delete(cli_ctx *ctx, int argc, char **argv);
+int cmd_make_default(cli_ctx *ctx, int argc, char **argv);
+int cmd_lock_app(cli_ctx *ctx, int argc, char **argv);
+int cmd_unlock_app(cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_update(cli_ctx *ctx, int argc, char **argv);
+int cmd_move(cli_ctx *ctx, int argc, char **argv);
+int cmd_domain(cli_ctx *ctx, int argc, char **argv);
+int cmd_card(cli_ctx *ctx, int argc, char **argv);
+int cmd_put_key(cli_ctx *ctx, int argc, char **argv);
+int cmd_delete_key(cli_ctx *ctx, int argc, char **argv);
+int cmd_personalize(cli_ctx *ctx, int argc, char **argv);
+int cmd_store_data(cli_ctx *ctx, int argc, char **argv);
+int cmd_apdu(cli_ctx *ctx, int argc, char **argv);
 
 /* ---- Shared helpers (cli.c) ---- */
 

@@ -14,6 +14,25 @@
 static const cli_cmd commands[] = {
 	{ "cap", "inspect and generate CAP files, compute load files and DAP blocks", cmd_cap },
 	{ "selftest", "open a secure channel with an in-process card and check it", cmd_selftest },
+	{ "readers", "list PC/SC readers", cmd_readers },
+	{ "info", "card data without authentication: CPLC, IIN, CIN, KDD, SCP, keys", cmd_info },
+	{ "list", "list the registry: ISD, applications, security domains, load files", cmd_list },
+	{ "load", "load a CAP file's package", cmd_load },
+	{ "install", "install an applet (from a CAP file: load and install in one go)", cmd_install },
+	{ "delete", "delete an application, security domain or package (-f: related)", cmd_delete },
+	{ "make-default", "make an application the default selected one", cmd_make_default },
+	{ "lock-app", "lock an application or security domain", cmd_lock_app },
+	{ "unlock-app", "unlock an application or security domain", cmd_unlock_app },
+	{ "card", "card life cycle: initialize, secure, lock, unlock, terminate", cmd_card },
+	{ "put-key", "put, add or replace keys (key sets, single and public keys)", cmd_put_key },
+	{ "delete-key", "delete a key set or key", cmd_delete_key },
+	{ "personalize", "INSTALL [for personalization] and STORE DATA (DGIs)", cmd_personalize },
+	{ "store-data", "STORE DATA to the security domain", cmd_store_data },
+	{ "registry-update", "INSTALL [for registry update]: privileges, parameters, SD",
+	  cmd_registry_update },
+	{ "move", "extradite an application or package to another SD", cmd_move },
+	{ "domain", "create a supplementary security domain", cmd_domain },
+	{ "apdu", "send raw or secured APDUs", cmd_apdu },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -30,7 +49,7 @@ print_help(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 	    "\n"
 	    "Global options (anywhere on the line):\n"

@@ -362,6 +362,30 @@ pcard_gpc_info_read(pcard_gpc *g, pcard_gpc_info *info)
 }
 
 pcard_err
+pcard_gpc_card_scp(pcard_gpc *g, uint8_t *scp, uint8_t *i)
+{
+	uint8_t rsp[PCARD_GPC_MAX_RSP];
+	size_t n = 0;
+	uint16_t sw = 0;
+	pcard_err err;
+
+	if (g == NULL || scp == NULL || i == NULL)
+		return PCARD_E_INVALID_ARG;
+	*scp = *i = 0;
+	if (!g->has_crd) {
+		if ((err = get_data(g, PCARD_GP_TAG_CRD, rsp, sizeof rsp, &n, &sw)) != PCARD_OK)
+			return err;
+		if (n > 0 && pcard_gp_parse_crd(rsp, n, &g->crd) == PCARD_OK)
+			g->has_crd = 1;
+	}
+	if (g->has_crd && g->crd.has_scp) {
+		*scp = g->crd.scp;
+		*i = g->crd.scp_i;
+	}
+	return PCARD_OK;
+}
+
+pcard_err
 pcard_gpc_apdu(pcard_gpc *g, int secure, const uint8_t *cmd, size_t n, uint8_t *out,
     size_t out_cap, size_t *out_len)
 {
