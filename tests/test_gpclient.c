@@ -179,6 +179,13 @@ test_sim_open_scp02_i_from_crd(void **state)
 	(void)state;
 	sim_open(&sc, &h, 2);
 	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	{
+		uint8_t scp = 0, i = 0;
+
+		assert_int_equal(pcard_gpc_card_scp(&h.g, &scp, &i), PCARD_OK);
+		assert_int_equal(scp, 2);
+		assert_int_equal(i, 0x55);
+	}
 	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
 	assert_int_equal(h.res.scp, 2);
 	assert_int_equal(h.res.i, 0x55);

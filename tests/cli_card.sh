@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# cli_card.sh: `postcard` card commands driven as a user would, against postcard-sim on its
+# loopback TCP link (no PC/SC), on an SCP03 and an SCP02 card. The card's state afterwards is
+# read with `postcard-sim dump --json` on the card file, never with postcard itself. Refusals
+# (wrong key, wrong diversification, referenced package, mistyped command) must give one line
+# on stderr, the documented exit code, and leave registry, keys and life cycle unchanged.
+# Ports 35731..35738 are this script's own.
+set -u
+
+TMP=$(mktemp -d)
+SIM_PID=
+trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+for p in postcard-sim postcard jq openssl xxd; do
+	command -v "$p" >/dev/null || { echo "FAIL: $p not on PATH" >&2; exit 1; }
+done
+CAP=${PCARD_TESTDATA:-$(dirname "$0")/../../shared/testdata}/cap/kaoh-helloworld.cap
+PKG=D0D1D2D3D4D501
+APP=D0D1D2D3D4D50101
+
+start() {	# start CARD PORT: serve CARD on PORT, wait until it answers
+	stop
+	postcard-sim run "$1" --tcp "$2" > "$TMP/sim.log" 2>&1 &
+	SIM_PID=$!
+	for _ in $(seq 50); do
+		postcard -q apdu 80CA00CF00 --tcp "127.0.0.1:$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "postcard-sim did not come up on port $2: $(cat "$TMP/sim.log")"
+}
+stop() {
+	if [ -n "$SIM_PID" ]; then
+		kill "$SIM_PID" 2>/dev/null
+		wait "$SIM_PID" 2>/dev/null
+		SIM_PID=
+	fi
+}
+# expect CODE CMD...: exit code check; stdout in $TMP/out, stderr in $TMP/err
+expect() {
+	local want=$1 rc
+	shift
+	"$@" > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exit $rc, want $want: $(head -c 400 "$TMP/err")"
+}
+one_line() {
+	[ "$(grep -cv '^warning:' "$TMP/err")" = 1 ] && grep -q '^postcard: ' "$TMP/err" ||
+		fail "$1: stderr is not one 'postcard: ' line: $(cat "$TMP/err")"
+}
+dump() { postcard-sim dump "$1" --json; }
+# the state without counters (sequence counters may move on refusals)
+state() { dump "$1" | jq -S 'del(.. | .sequence_counter?) | del(.receipt_counter)'; }
+kcv_aes() {
+	printf '01010101010101010101010101010101' | xxd -r -p |
+		openssl enc -aes-128-ecb -K "$1" -nopad | xxd -p | head -c 6 | tr a-f A-F
+}
+
+scenario_scp03() {
+	local C="$TMP/scp03.pcsim" T="--tcp 127.0.0.1:35731" before
+	postcard-sim init "$C" 2>/dev/null || fail "init scp03"
+	start "$C" 35731
+
+	expect 0 postcard --json info $T
+	[ "$(jq -r '.card_recognition.scp' "$TMP/out")" = 03 ] || fail "info: scp"
+	[ "$(jq -r '.kdd' "$TMP/out")" = 00005043000000010001 ] || fail "info: kdd"
+	[ "$(jq '.keys | length' "$TMP/out")" = 3 ] || fail "info: key info"
+	[ "$(jq -r '.card_locked' "$TMP/out")" = false ] || fail "info: locked"
+
+	expect 0 postcard --json list $T
+	[ "$(jq -r '.entries[0].kind + .entries[0].aid' "$TMP/out")" = isdA000000151000000 ] ||
+		fail "list: isd first"
+	[ "$(jq -r '.channel.level + .channel.scp + .channel.i' "$TMP/out")" = 030370 ] ||
+		fail "list: channel 03 / SCP03 i=70"
+	grep -q 'test key' "$TMP/err" || fail "list: no default-key warning"
+
+	expect 0 postcard --json install "$CAP" $T
+	[ "$(jq -r '.instance' "$TMP/out")" = $APP ] || fail "install: DWIM applet"
+	stop
+	dump "$C" > "$TMP/d"
+	[ "$(jq -r ".applications[] | select(.aid==\"$APP\") | .life_cycle_name" "$TMP/d")" = \
+	    SELECTABLE ] || fail "install: applet not SELECTABLE in dump"
+	jq -e ".load_files[] | select(.aid==\"$PKG\")" "$TMP/d" >/dev/null ||
+		fail "install: package not in dump"
+	start "$C" 35732; T="--tcp 127.0.0.1:35732"
+
+	expect 0 postcard lock-app $APP $T
+	stop
+	[ "$(dump "$C" | jq -r ".applications[] | select(.aid==\"$APP\") | .life_cycle")" = 87 ] ||
+		fail "lock-app: not 87"
+	start "$C" 35733; T="--tcp 127.0.0.1:35733"
+	expect 0 postcard unlock-app $APP $T
+	expect 0 postcard make-default $APP $T
+
+	# refusals leave the state unchanged
+	stop; before=$(state "$C"); start "$C" 35734; T="--tcp 127.0.0.1:35734"
+	expect 4 postcard delete $PKG $T
+	one_line "delete referenced"; grep -q '6985 on DELETE' "$TMP/err" || fail "delete: no 6985"
+	expect 5 postcard list $T --key 000102030405060708090A0B0C0D0E0F
+	one_line "wrong key"
+	grep -q 'EXTERNAL AUTHENTICATE not sent' "$TMP/err" || fail "wrong key: message"
+	grep -q 'visible to other users' "$TMP/err" || fail "wrong key: no argv warning"
+	expect 5 postcard list $T --kdf kdf3
+	grep -q 'does with --kdf none' "$TMP/err" || fail "wrong kdf: no template named"
+	expect 2 postcard lsit $T
+	one_line "mistyped command"
+	expect 2 postcard card terminate $T
+	expect 4 postcard --json delete D000000000 $T
+	[ "$(jq -r '.error.sw' "$TMP/out")" = 6A88 ] || fail "delete json: sw"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "refusals changed the card state"
+	[ "$(dump "$C" | jq '.isd.sd.key_sets[0].failed_authentications')" = 0 ] ||
+		fail "a wrong key counted a failed authentication"
+	start "$C" 35735; T="--tcp 127.0.0.1:35735"
+
+	# keys: add set 30 from the environment, use it, delete it
+	export NEWKEY=00112233445566778899AABBCCDDEEFF
+	expect 0 postcard put-key --new-kvn 30 --new-key-env NEWKEY --trace $T
+	grep -q 'redacted' "$TMP/err" || fail "put-key trace not redacted"
+	grep -qi "$NEWKEY" "$TMP/err" && fail "put-key trace shows the key"
+	expect 0 postcard --json list --key-env NEWKEY --key-ver 30 $T
+	[ "$(jq -r '.channel.kvn' "$TMP/out")" = 30 ] || fail "list with set 30"
+	stop
+	[ "$(dump "$C" | jq -r '.isd.sd.key_sets[] | select(.kvn=="30") | .keys[0].kcv')" = \
+	    "$(kcv_aes $NEWKEY)" ] || fail "put-key: KCV in dump"
+	start "$C" 35736; T="--tcp 127.0.0.1:35736"
+	expect 0 postcard delete-key 30 $T
+
+	expect 0 postcard --json apdu 80CA00CF00 $T
+	[ "$(jq -r '.responses[0].sw' "$TMP/out")" = 9000 ] || fail "apdu sw"
+	expect 0 postcard domain create D0D1D2D3D4D5AA $T
+	expect 0 postcard move $APP --to D0D1D2D3D4D5AA $T
+	expect 0 postcard registry-update $APP --privs CardLock $T
+	expect 0 postcard delete $PKG -f $T
+	expect 0 postcard card lock $T
+	expect 0 postcard --json info $T
+	[ "$(jq -r '.card_locked' "$TMP/out")" = true ] || fail "locked card: 6283 not reported"
+	expect 0 postcard card unlock $T
+	stop
+	dump "$C" > "$TMP/d"
+	jq -e '.isd.sd.key_sets[] | select(.kvn=="30")' "$TMP/d" >/dev/null &&
+		fail "delete-key: set 30 still there"
+	jq -e ".applications[] | select(.aid==\"$APP\")" "$TMP/d" >/dev/null &&
+		fail "delete -f: applet still there"
+	[ "$(jq -r '.applications[] | select(.aid=="D0D1D2D3D4D5AA") | .privileges' "$TMP/d")" = \
+	    800000 ] || fail "domain create: SSD missing"
+	[ "$(jq -r '.life_cycle' "$TMP/d")" = 0F ] || fail "card unlock: not SECURED"
+	start "$C" 35737; T="--tcp 127.0.0.1:35737"
+	expect 0 postcard card terminate --really-terminate $T
+	stop
+	[ "$(dump "$C" | jq -r '.life_cycle')" = FF ] || fail "terminate"
+}
+
+scenario_scp02() {
+	local C="$TMP/scp02.pcsim" T="--tcp 127.0.0.1:35738"
+	postcard-sim init "$C" --scp 02 --i 15 2>/dev/null || fail "init scp02"
+	start "$C" 35738
+	expect 0 postcard --json list $T
+	[ "$(jq -r '.channel.scp + .channel.i' "$TMP/out")" = 0215 ] || fail "scp02: i from CRD"
+	expect 0 postcard install "$CAP" $T
+	expect 5 postcard list --kdf emv $T
+	grep -q 'does with --kdf none' "$TMP/err" || fail "scp02 wrong kdf"
+	expect 0 postcard delete $PKG -f $T
+	stop
+	dump "$C" | jq -e ".load_files[] | select(.aid==\"$PKG\")" >/dev/null &&
+		fail "scp02: package still there"
+}
+
+scenario_scp03
+scenario_scp02
+stop
+[ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
+echo "cli_card: all passed"
