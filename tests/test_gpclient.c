@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -24,6 +25,8 @@
 #include "postcard/scp.h"
 #include "postcard/sw.h"
 #include "postcard/transport.h"
+#include "card.h"
+#include "postcard/cap.h"
 #include "simcard.h"
 
 static const uint8_t TEST_KEY[16] = {
@@ -390,6 +393,107 @@ test_sim_raw_and_secure_apdu(void **state)
 		assert_true(bytes > 20);
 	}
 	host_free(&h);
+	simcard_free(sc);
+}
+
+static pcard_card_app *
+sim_app(simcard *sc, const char *hex)
+{
+	pcard_aid a;
+
+	assert_int_equal(pcard_aid_from_hex(&a, hex), PCARD_OK);
+	return pcard_cardstate_app_find((pcard_cardstate *)pcard_card_state(simcard_card(sc)),
+	    &a);
+}
+
+static void
+progress_count(void *ctx, size_t sent, size_t total)
+{
+	size_t *calls = ctx;
+
+	assert_true(sent <= total);
+	(*calls)++;
+}
+
+static void
+test_sim_content_and_keys(void **state)
+{
+	static const uint8_t newkey[16] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+		0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F };
+	char path[512];
+	const char *td = getenv("PCARD_TESTDATA");
+	pcard_cap *cap = NULL;
+	uint8_t lf[4096];
+	size_t lf_len = 0, calls = 0;
+	pcard_gp_aid pkg, app, ssd;
+	pcard_gpc_load_opts lo;
+	pcard_gpc_install_opts io;
+	pcard_gpc_ssd_opts so;
+	pcard_keyh nk, set[3];
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	assert_non_null(td);
+	snprintf(path, sizeof path, "%s/cap/kaoh-helloworld.cap", td);
+	assert_int_equal(pcard_cap_open_file(path, &cap), PCARD_OK);
+	assert_int_equal(pcard_cap_load_file(cap, 0, lf, sizeof lf, &lf_len), PCARD_OK);
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_from_hex(&pkg, "D0D1D2D3D4D501"), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_from_hex(&app, "D0D1D2D3D4D50101"), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_from_hex(&ssd, "D0D1D2D3D4D5AA"), PCARD_OK);
+	memset(&lo, 0, sizeof lo);
+	lo.elf = &pkg;
+	lo.load_file = lf;
+	lo.load_file_len = lf_len;
+	lo.progress = progress_count;
+	lo.progress_ctx = &calls;
+	memset(&io, 0, sizeof io);
+	io.module = &app;
+	assert_int_equal(pcard_gpc_load_install(&h.g, &lo, &io), PCARD_OK);
+	assert_int_equal(calls, (lf_len + pcard_scp_max_data(pcard_gpc_session(&h.g)) - 1) /
+	    pcard_scp_max_data(pcard_gpc_session(&h.g)));
+	assert_non_null(sim_app(sc, "D0D1D2D3D4D50101"));
+	assert_int_equal(sim_app(sc, "D0D1D2D3D4D50101")->life_cycle, PCARD_LC_SELECTABLE);
+	/* lock, unlock, default selected, SSD, extradition, registry update */
+	assert_int_equal(pcard_gpc_app_lock(&h.g, &app, 1), PCARD_OK);
+	assert_int_equal(sim_app(sc, "D0D1D2D3D4D50101")->life_cycle, 0x87);
+	assert_int_equal(pcard_gpc_app_lock(&h.g, &app, 0), PCARD_OK);
+	assert_int_equal(pcard_gpc_make_default(&h.g, &app), PCARD_OK);
+	assert_true(sim_app(sc, "D0D1D2D3D4D50101")->default_selected);
+	memset(&so, 0, sizeof so);
+	so.aid = &ssd;
+	assert_int_equal(pcard_gpc_create_ssd(&h.g, &so), PCARD_OK);
+	assert_true(sim_app(sc, "D0D1D2D3D4D5AA")->is_sd);
+	assert_int_equal(sim_app(sc, "D0D1D2D3D4D5AA")->sd_info.scp, 3);
+	assert_int_equal(pcard_gpc_extradite(&h.g, &app, &ssd), PCARD_OK);
+	assert_memory_equal(sim_app(sc, "D0D1D2D3D4D50101")->sd.b, ssd.b, ssd.len);
+	assert_int_equal(pcard_gpc_registry_update(&h.g, &app, NULL, PCARD_PRIV_CARD_LOCK,
+	    PCARD_PRIVS_AUTO, NULL, 0), PCARD_OK);
+	assert_int_equal(sim_app(sc, "D0D1D2D3D4D50101")->priv[0], 0x10);
+	/* a referenced package is refused, with related objects it goes */
+	assert_int_equal(pcard_gpc_delete(&h.g, &pkg, 0, NULL, 0), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6985);
+	assert_int_equal(pcard_gpc_delete(&h.g, &pkg, 1, NULL, 0), PCARD_OK);
+	assert_null(sim_app(sc, "D0D1D2D3D4D50101"));
+	/* PUT KEY a new set 30 with KCV check, open with it, delete it */
+	assert_int_equal(pcard_keys_mem_import(h.keys, NULL, PCARD_KEY_AES, newkey,
+	    sizeof newkey, &nk), PCARD_OK);
+	set[0] = set[1] = set[2] = nk;
+	assert_int_equal(pcard_gpc_put_keyset(&h.g, 0x30, 0, set), PCARD_OK);
+	h.a.master[0] = h.a.master[1] = h.a.master[2] = nk;
+	h.a.kvn = 0x30;
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	assert_int_equal(h.res.kvn, 0x30);
+	assert_int_equal(pcard_gpc_delete_key(&h.g, 0xFF, -1), PCARD_OK);
+	/* a key set the card does not have: 6A88 */
+	assert_int_equal(pcard_gpc_delete_key(&h.g, 0x55, -1), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A88);
+	host_free(&h);
+	pcard_cap_free(cap);
 	simcard_free(sc);
 }
 
@@ -810,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_sim_app_lock_refusals),
 		cmocka_unit_test(test_sim_terminate),
 		cmocka_unit_test(test_sim_raw_and_secure_apdu),
+		cmocka_unit_test(test_sim_content_and_keys),
 		cmocka_unit_test(test_fake_wrong_kdf_guesses_emv),
 		cmocka_unit_test(test_fake_wrong_key_no_template_fits),
 		cmocka_unit_test(test_fake_init_update_refused),
