@@ -15,6 +15,7 @@
 #include "cardstate.h"
 #include "postcard/bytes.h"
 #include "postcard/cap.h"
+#include "postcard/dap.h"
 #include "postcard/gp.h"
 #include "postcard/putkey.h"
 #include "testvec.h"
@@ -212,18 +213,34 @@ fx_select(ch_host *h, const char *aid_hex)
 	return ch_raw(h, b, 5 + n);
 }
 
+/* Options of fx_load_cap_ex; zero = plain load into the selected SD. */
+typedef struct fx_load_opts {
+	const pcard_aid *sd;		/* target SD in INSTALL [for load] */
+	int hash;			/* give the LFDB's SHA-256 */
+	const pcard_dapkey *dap;	/* add a DAP block signed with it, for dap_sd */
+	const pcard_aid *dap_sd;
+	int corrupt_dap;		/* flip a bit of the signature */
+	const uint8_t *params;		/* load parameters (EF ...) */
+	size_t params_len;
+	const pcard_dapkey *token;	/* sign a token for INSTALL [for load] */
+	uint8_t install_rsp[256];	/* response data of INSTALL [for load] */
+	size_t install_rsp_len;
+	uint8_t load_rsp[256];		/* response data of the last LOAD */
+	size_t load_rsp_len;
+} fx_load_opts;
+
 /*
  * INSTALL [for load] of the CAP file (testdata-relative name) and its LOAD blocks; the SW of
  * the first step that does not answer 9000, else of the last LOAD. The package AID is
  * written to pkg when not NULL.
  */
 static inline uint16_t
-fx_load_cap(ch_host *h, const char *name, pcard_aid *pkg)
+fx_load_cap_ex(ch_host *h, const char *name, fx_load_opts *o, pcard_aid *pkg)
 {
 	pcard_cap *cap = NULL;
 	const pcard_cap_info *info;
-	uint8_t *lf = NULL, cmd[300];
-	size_t lfn, nc, blk, count;
+	uint8_t *lf = NULL, cmd[300], hash[32], data[260], tok[300], dapb[300];
+	size_t lfn, nc, blk, count, hl = 0, nd, nt, dn = 0;
 	pcard_gp_install in;
 	uint16_t sw = 0;
 
@@ -232,16 +249,54 @@ fx_load_cap(ch_host *h, const char *name, pcard_aid *pkg)
 	info = pcard_cap_get_info(cap);
 	if (pkg != NULL && pcard_aid_set(pkg, info->package.b, info->package.len) != PCARD_OK)
 		goto out;
-	lfn = pcard_cap_load_file_len(cap, 0);
-	if ((lf = malloc(lfn)) == NULL || pcard_cap_load_file(cap, 0, lf, lfn, &lfn) != PCARD_OK)
+	if (o->hash && pcard_cap_lfdb_hash(cap, 0, PCARD_HASH_SHA256, hash, sizeof hash, &hl) !=
+	    PCARD_OK)
 		goto out;
+	if (o->dap != NULL) {
+		if (pcard_dap_block_make(o->dap, o->dap_sd->b, o->dap_sd->len, hash, hl, dapb,
+		    sizeof dapb, &dn) != PCARD_OK)
+			goto out;
+		if (o->corrupt_dap)
+			dapb[dn - 1] ^= 0x01;
+	}
+	lfn = pcard_cap_load_file_len(cap, 0);
+	if ((lf = malloc(dn + lfn)) == NULL ||
+	    pcard_cap_load_file(cap, 0, lf + dn, lfn, &lfn) != PCARD_OK)
+		goto out;
+	memcpy(lf, dapb, dn);
+	lfn += dn;
 	memset(&in, 0, sizeof in);
 	in.p1 = PCARD_INSTALL_FOR_LOAD;
 	in.elf = info->package.b;
 	in.elf_len = info->package.len;
-	if (pcard_gp_install_cmd(&in, cmd, sizeof cmd, &nc) != PCARD_OK)
+	if (o->sd != NULL) {
+		in.sd = o->sd->b;
+		in.sd_len = o->sd->len;
+	}
+	in.hash = hl ? hash : NULL;
+	in.hash_len = hl;
+	in.load_params = o->params;
+	in.load_params_len = o->params_len;
+	if (o->token != NULL) {
+		if (pcard_gp_install_data(&in, data, sizeof data, &nd) != PCARD_OK ||
+		    nd == 0 || pcard_token_append(o->token, PCARD_INS_INSTALL, in.p1, 0, data,
+		    nd - 1, tok, sizeof tok, &nt) != PCARD_OK || nt > 255)
+			goto out;
+		cmd[0] = 0x80;
+		cmd[1] = 0xE6;
+		cmd[2] = in.p1;
+		cmd[3] = 0;
+		cmd[4] = (uint8_t)nt;
+		memcpy(cmd + 5, tok, nt);
+		cmd[5 + nt] = 0;
+		nc = 6 + nt;
+	} else if (pcard_gp_install_cmd(&in, cmd, sizeof cmd, &nc) != PCARD_OK) {
 		goto out;
-	if ((sw = fx_send(h, cmd, nc)) != 0x9000)
+	}
+	sw = fx_send(h, cmd, nc);
+	o->install_rsp_len = h->rlen >= 2 ? h->rlen - 2 : 0;
+	memcpy(o->install_rsp, h->rsp, o->install_rsp_len);
+	if (sw != 0x9000)
 		goto out;
 	blk = h->open ? pcard_scp_max_data(&h->scp) : 200;
 	if (pcard_gp_load_count(lfn, blk, &count) != PCARD_OK) {
@@ -256,10 +311,59 @@ fx_load_cap(ch_host *h, const char *name, pcard_aid *pkg)
 		if ((sw = fx_send(h, cmd, nc)) != 0x9000)
 			break;
 	}
+	o->load_rsp_len = h->rlen >= 2 ? h->rlen - 2 : 0;
+	memcpy(o->load_rsp, h->rsp, o->load_rsp_len);
 out:
 	free(lf);
 	pcard_cap_free(cap);
 	return sw;
+}
+
+static inline uint16_t
+fx_load_cap(ch_host *h, const char *name, pcard_aid *pkg)
+{
+	fx_load_opts o;
+
+	memset(&o, 0, sizeof o);
+	return fx_load_cap_ex(h, name, &o, pkg);
+}
+
+/* A key set kvn with one AES-128 key (id 1, every byte v) in SD sd. */
+static inline int
+fx_add_aes_keyset(pcard_card_app *sd, uint8_t kvn, uint8_t v)
+{
+	pcard_card_keyset ks;
+	pcard_card_key k;
+	int rc;
+
+	memset(&ks, 0, sizeof ks);
+	memset(&k, 0, sizeof k);
+	ks.kvn = kvn;
+	k.id = 1;
+	k.type = PCARD_KEYTYPE_AES;
+	k.len = 16;
+	memset(k.value, v, 16);
+	rc = pcard_card_keyset_put_key(&ks, &k) == PCARD_OK &&
+	    pcard_card_sd_keyset_put(sd, &ks) == PCARD_OK ? 0 : -1;
+	pcard_wipe(&ks, sizeof ks);
+	pcard_wipe(&k, sizeof k);
+	return rc;
+}
+
+/* A host-side AES-CMAC DAP/token/receipt key of value v (provider owned by the caller). */
+static inline int
+fx_cmac_key(pcard_keys **keys, pcard_dapkey *dk, uint8_t v)
+{
+	uint8_t key[16];
+
+	memset(key, v, sizeof key);
+	memset(dk, 0, sizeof *dk);
+	dk->alg = PCARD_DAP_AES_CMAC;
+	if (pcard_keys_mem_new(4, keys) != PCARD_OK ||
+	    pcard_keys_mem_import(*keys, NULL, PCARD_KEY_AES, key, 16, &dk->h) != PCARD_OK)
+		return -1;
+	dk->keys = *keys;
+	return 0;
 }
 
 /* PUT KEY adding (old 0) or replacing (old = KVN) a set of three AES keys of value v. */
@@ -277,9 +381,17 @@ fx_put_key_aes(ch_host *h, uint8_t old, uint8_t kvn, uint8_t v)
 		    PCARD_OK)
 			return 0;
 	if (pcard_putkey_set(h->keys, h->ks.dek, kvn, set, data, sizeof data, &n, &exp) !=
-	    PCARD_OK || pcard_gp_put_key_cmd(old, 1, 1, 0, data, n, cmd, sizeof cmd, &nc) !=
-	    PCARD_OK)
+	    PCARD_OK || n > 255)
 		return 0;
+	/* built here: the library's builder does not take old KVN FF (the initial set) */
+	cmd[0] = 0x80;
+	cmd[1] = 0xD8;
+	cmd[2] = old;
+	cmd[3] = 0x81;
+	cmd[4] = (uint8_t)n;
+	memcpy(cmd + 5, data, n);
+	cmd[5 + n] = 0x00;
+	nc = 6 + n;
 	return fx_send(h, cmd, nc);
 }
 

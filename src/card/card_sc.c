@@ -162,6 +162,13 @@ card_sc_ext_auth(pcard_card *c, card_chan *ch, const uint8_t *raw, size_t n, car
 		r->sw = SW_CONDITIONS;
 		return;
 	}
+	/* a level the SCP/i does not offer (an R-MAC level on an i without R-MAC) is a
+	 * protocol error, refused before the cryptogram is looked at: not a failed attempt */
+	if (n >= 4 && !pcard_scp_level_ok(sd->sd_info.scp, sd->sd_info.i, raw[2])) {
+		card_sc_end(ch);
+		r->sw = SW_SECURITY;
+		return;
+	}
 	err = pcard_scp_card_ext_auth(&ch->scp, raw, n, &new_seq);
 	if (err == PCARD_E_AUTH || err == PCARD_E_MAC) {
 		/* a failed authentication: counted and committed before the answer */

@@ -407,6 +407,10 @@ app_transition(const pcard_card_app *a, uint8_t p2, uint16_t *sw)
 		}
 		return (uint8_t)(lc | PCARD_APP_LOCKED_BIT);
 	}
+	if (!(lc & PCARD_APP_LOCKED_BIT) && p2 == 0x00) {
+		*sw = SW_CONDITIONS;	/* unlocking what is not locked */
+		return 0;
+	}
 	if (lc & PCARD_APP_LOCKED_BIT) {
 		if (p2 != 0x00 && p2 != (lc & 0x7F)) {
 			*sw = SW_WRONG_DATA;
