@@ -167,11 +167,488 @@ test_keydiv_vectors(void **state)
 	tv_free(f);
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* scp03.txt and scp02.txt replayed host-side with the HSM provider */
+
+static void
+with_sw(const uint8_t *p, size_t n, uint8_t *out, size_t *out_len)
+{
+	memmove(out, p, n);
+	out[n] = 0x90;
+	out[n + 1] = 0x00;
+	*out_len = n + 2;
+}
+
+static void
+wrap_expect(pcard_scp *s, const uint8_t *plain, size_t np, const tv_case *c, const char *field)
+{
+	uint8_t want[300], got[PCARD_SCP_MAX_CMD];
+	size_t nw, ng;
+
+	nw = tv_hex(c, field, want, sizeof want);
+	assert_int_equal(pcard_scp_wrap_cmd(s, plain, np, got, sizeof got, &ng), PCARD_OK);
+	assert_int_equal(ng, nw);
+	assert_memory_equal(got, want, nw);
+}
+
+static void
+wrap_expect_hex(pcard_scp *s, const char *plain_hex, const tv_case *c, const char *field)
+{
+	uint8_t plain[300];
+	size_t np;
+
+	assert_int_equal(pcard_hex_decode(plain_hex, plain, sizeof plain, &np), PCARD_OK);
+	wrap_expect(s, plain, np, c, field);
+}
+
+/* The static keys of case c as token keys "<prefix>-enc/mac/dek", used as is. */
+static void
+import_static(const tv_case *c, const char *prefix, pcard_keytype t, pcard_scp_keyset *ks)
+{
+	char label[64];
+
+	snprintf(label, sizeof label, "%s-enc", prefix);
+	ks->enc = import_field(c, "KeyENC", label, t, PCARD_HSM_USE_STATIC);
+	snprintf(label, sizeof label, "%s-mac", prefix);
+	ks->mac = import_field(c, "KeyMAC", label, t, PCARD_HSM_USE_STATIC);
+	snprintf(label, sizeof label, "%s-dek", prefix);
+	ks->dek = import_field(c, "KeyDEK", label, t, PCARD_HSM_USE_STATIC);
+}
+
+static void
+release_static(pcard_scp_keyset *ks)
+{
+	pcard_keys *k = pcard_hsm_keys(H);
+
+	pcard_keys_release(k, ks->enc);
+	pcard_keys_release(k, ks->mac);
+	pcard_keys_release(k, ks->dek);
+}
+
+/* Host side of an SCP03 case through EXTERNAL AUTHENTICATE, byte for byte. */
+static void
+scp03_host_open(const tv_case *c, const char *prefix, pcard_scp_keyset *ks, pcard_scp *s)
+{
+	pcard_keys *k = pcard_hsm_keys(H);
+	uint8_t iu[64], resp[64], aid[16], ea[64], buf[64], level[1], cc[16], hc[8];
+	size_t niu, nresp, naid, nea, n;
+	pcard_scp_host_params p;
+
+	import_static(c, prefix, PCARD_KEY_AES, ks);
+	niu = tv_hex(c, "InitUpdateCmd", iu, sizeof iu);
+	nresp = tv_hex(c, "InitUpdateResp", resp, sizeof resp - 2);
+	naid = tv_hex(c, "InvokingAID", aid, sizeof aid);
+	nea = tv_hex(c, "ExtAuthCmd", ea, sizeof ea);
+	assert_int_equal(tv_hex(c, "SecurityLevel", level, 1), 1);
+	memset(&p, 0, sizeof p);
+	p.kvn = iu[2];
+	p.host_chal = iu + 5;
+	p.host_chal_len = 8;
+	p.aid = aid;
+	p.aid_len = naid;
+	pcard_scp_init(s);
+	assert_int_equal(pcard_scp_host_init_update(s, k, ks, &p, buf, sizeof buf, &n), PCARD_OK);
+	assert_int_equal(n, niu);
+	assert_memory_equal(buf, iu, niu);
+	with_sw(resp, nresp, buf, &n);
+	/* card cryptogram and pseudo-random card challenge checked in the HSM */
+	assert_int_equal(pcard_scp_host_auth(s, buf, n), PCARD_OK);
+	assert_kcv_of(k, s->s_enc, c, "SEnc", PCARD_KEY_AES);
+	assert_kcv_of(k, s->s_mac, c, "SMac", PCARD_KEY_AES);
+	assert_kcv_of(k, s->s_rmac, c, "SRmac", PCARD_KEY_AES);
+	if (tv_get(c, "CardChallenge") != NULL) {
+		assert_int_equal(tv_hex(c, "CardChallenge", cc, sizeof cc), 8);
+		assert_memory_equal(s->card_chal, cc, 8);
+		assert_int_equal(tv_hex(c, "CardCryptogram", cc, sizeof cc), 8);
+		assert_memory_equal(resp + 21, cc, 8);
+	}
+	if (tv_get(c, "HostCryptogram") != NULL) {
+		assert_int_equal(tv_hex(c, "HostCryptogram", hc, sizeof hc), 8);
+		assert_memory_equal(ea + 5, hc, 8);
+	}
+	assert_int_equal(pcard_scp_host_ext_auth(s, level[0], buf, sizeof buf, &n), PCARD_OK);
+	assert_int_equal(n, nea);
+	assert_memory_equal(buf, ea, nea);
+	assert_int_equal(pcard_scp_host_ext_auth_rsp(s, (const uint8_t *)"\x90\x00", 2),
+	    PCARD_OK);
+}
+
+static void
+test_scp03_vectors(void **state)
+{
+	static const char *const pysim_plain[] = {
+		"80F22002", "80ca006600", "80F220020a4f0212345c054f9f70c5", "80f28002024f0000",
+	};
+	static const char *const pysim_wrapped[] = { "Case1", "Case2", "Case3", "Case4" };
+	tv_file *f = tv_load("vectors/scp03.txt");
+	const tv_case *c;
+	pcard_scp_keyset ks;
+	pcard_scp s;
+	uint8_t rsp[64], out[64], want[64];
+	size_t n, no, nw, i;
+
+	(void)state;
+	c = tv_find(f, "kaoh-mutual-auth");
+	scp03_host_open(c, "v03a", &ks, &s);
+	pcard_scp_clear(&s);
+	release_static(&ks);
+
+	c = tv_find(f, "kaoh-delete-application");
+	scp03_host_open(c, "v03b", &ks, &s);
+	wrap_expect_hex(&s, tv_str(c, "PlainCmd1"), c, "WrappedCmd1");
+	pcard_scp_clear(&s);
+	release_static(&ks);
+
+	c = tv_find(f, "pysim-aes128-sl11");
+	scp03_host_open(c, "v03c", &ks, &s);
+	wrap_expect_hex(&s, "80E2910006BF3E035C015A00", c, "GetEidWrapped");
+	n = tv_hex(c, "GetEidCardResp", rsp, sizeof rsp - 2);
+	with_sw(rsp, n, rsp, &n);
+	assert_int_equal(pcard_scp_unwrap_rsp(&s, rsp, n, out, sizeof out, &no), PCARD_OK);
+	assert_int_equal(pcard_hex_decode("bf3e125a1089882119900000000000000000000005", want,
+	    sizeof want, &nw), PCARD_OK);
+	assert_int_equal(no, nw + 2);
+	assert_memory_equal(out, want, nw);
+	for (i = 0; i < 4; i++)
+		wrap_expect_hex(&s, pysim_plain[i], c, pysim_wrapped[i]);
+	pcard_scp_clear(&s);
+	release_static(&ks);
+	tv_free(f);
+}
+
+static void
+test_scp02_vectors(void **state)
+{
+	static const char *const plain_f[] = { "PlainCmd1", "PlainCmd2", "PlainCmd3",
+		"PlainCmd4" };
+	static const char *const wrapped_f[] = { "WrappedCmd1", "WrappedCmd2", "WrappedCmd3",
+		"WrappedCmd4" };
+	tv_file *f = tv_load("vectors/scp02.txt");
+	const tv_case *c = tv_find(f, "pysim-scp02-c-mac");
+	pcard_keys *k = pcard_hsm_keys(H);
+	uint8_t hc[8], iu[32], resp[40], ea[32], buf[64], level[1], hcrypt[8], plain[64];
+	size_t niu, nresp, nea, n, np, i;
+	pcard_scp_keyset ks;
+	pcard_scp_host_params p;
+	pcard_keyh dek;
+	pcard_cipher_alg alg;
+	pcard_scp s;
+
+	(void)state;
+	import_static(c, "v02", PCARD_KEY_DES3, &ks);
+	assert_int_equal(tv_hex(c, "HostChallenge", hc, sizeof hc), 8);
+	niu = tv_hex(c, "InitUpdateCmd", iu, sizeof iu);
+	nresp = tv_hex(c, "InitUpdateResp", resp, sizeof resp - 2);
+	nea = tv_hex(c, "ExtAuthCmd", ea, sizeof ea);
+	assert_int_equal(tv_hex(c, "SecurityLevel", level, 1), 1);
+	assert_int_equal(tv_hex(c, "HostCryptogram", hcrypt, 8), 8);
+	memset(&p, 0, sizeof p);
+	p.kvn = iu[2];
+	p.scp = 2;
+	p.scp02_i = 0x55;
+	p.host_chal = hc;
+	p.host_chal_len = 8;
+	pcard_scp_init(&s);
+	assert_int_equal(pcard_scp_host_init_update(&s, k, &ks, &p, buf, sizeof buf, &n),
+	    PCARD_OK);
+	assert_int_equal(n, niu);
+	assert_memory_equal(buf, iu, niu);
+	with_sw(resp, nresp, buf, &n);
+	assert_int_equal(pcard_scp_host_auth(&s, buf, n), PCARD_OK);
+	assert_kcv_of(k, s.s_enc, c, "SEnc", PCARD_KEY_DES3);
+	assert_kcv_of(k, s.s_mac, c, "SMac", PCARD_KEY_DES3);
+	assert_kcv_of(k, s.s_rmac, c, "SRmac", PCARD_KEY_DES3);
+	assert_kcv_of(k, s.s_dek, c, "SDek", PCARD_KEY_DES3);
+	assert_int_equal(pcard_scp_host_ext_auth(&s, level[0], buf, sizeof buf, &n), PCARD_OK);
+	assert_int_equal(n, nea);
+	assert_memory_equal(buf, ea, nea);
+	assert_memory_equal(buf + 5, hcrypt, 8);
+	assert_int_equal(pcard_scp_host_ext_auth_rsp(&s, (const uint8_t *)"\x90\x00", 2),
+	    PCARD_OK);
+	for (i = 0; i < 4; i++) {
+		np = tv_hex(c, plain_f[i], plain, sizeof plain);
+		wrap_expect(&s, plain, np, c, wrapped_f[i]);
+	}
+	assert_int_equal(pcard_scp_dek(&s, &dek, &alg), PCARD_OK);
+	assert_int_equal(alg, PCARD_CIPHER_DES3_ECB);
+	assert_kcv_of(k, dek, c, "SDek", PCARD_KEY_DES3);
+	pcard_scp_clear(&s);
+	release_static(&ks);
+	tv_free(f);
+}
+
+
+/* ------------------------------------------------------------------------------------------ */
+/* In-process sessions: host on the HSM, card on the memory provider, same masters */
+
+static const uint8_t AID[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
+static const uint8_t KDD[10] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0x0A };
+
+typedef struct duo {
+	pcard_keys *mem;	/* the card's keys (and the reference for PUT KEY blocks) */
+	pcard_keyh hmaster, mmaster;
+	pcard_keyh hset[3], mset[3];	/* card keys derived in the HSM and in memory */
+	pcard_keydiv t;
+	pcard_scp h, c;
+	uint32_t seq;
+} duo;
+
+static void
+master_bytes(uint8_t *key, size_t len, uint8_t salt)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		key[i] = (uint8_t)(0x30 + 7 * i + salt);
+}
+
+/* A master of type/len named label in the HSM and the same bytes in mem; card keys of KDD. */
+static void
+duo_keys(duo *d, const char *label, pcard_keytype type, size_t len, const char *tmpl,
+    uint8_t salt)
+{
+	uint8_t key[32];
+	pcard_keyh hm[3], mm[3];
+
+	master_bytes(key, len, salt);
+	assert_int_equal(pcard_keydiv_parse(tmpl, &d->t), PCARD_OK);
+	assert_int_equal(pcard_hsm_import_secret(H, label, type, key, len, PCARD_HSM_USE_MASTER,
+	    &d->hmaster), PCARD_OK);
+	assert_int_equal(pcard_keys_mem_import(d->mem, NULL, type, key, len, &d->mmaster),
+	    PCARD_OK);
+	pcard_wipe(key, sizeof key);
+	hm[0] = hm[1] = hm[2] = d->hmaster;
+	mm[0] = mm[1] = mm[2] = d->mmaster;
+	assert_int_equal(pcard_keydiv_derive_set(pcard_hsm_keys(H), hm, &d->t, KDD, d->hset),
+	    PCARD_OK);
+	assert_int_equal(pcard_keydiv_derive_set(d->mem, mm, &d->t, KDD, d->mset), PCARD_OK);
+}
+
+static void
+duo_drop_keys(duo *d)
+{
+	pcard_keyh hm[3] = { d->hmaster, d->hmaster, d->hmaster };
+	pcard_keyh mm[3] = { d->mmaster, d->mmaster, d->mmaster };
+
+	pcard_keydiv_release_set(pcard_hsm_keys(H), hm, d->hset);
+	pcard_keydiv_release_set(d->mem, mm, d->mset);
+	pcard_keys_release(pcard_hsm_keys(H), d->hmaster);
+	pcard_keys_release(d->mem, d->mmaster);
+}
+
+static void
+duo_open(duo *d, uint8_t scp, uint8_t i, uint8_t level)
+{
+	uint8_t cmd[64], rsp[64];
+	size_t nc, nr;
+	uint32_t ns = 0;
+	pcard_scp_host_params hp;
+	pcard_scp_card_params cp;
+	pcard_scp_keyset hks = { d->hset[0], d->hset[1], d->hset[2] };
+	pcard_scp_keyset cks = { d->mset[0], d->mset[1], d->mset[2] };
+
+	assert_true(pcard_scp_level_ok(scp, i, level));
+	memset(&hp, 0, sizeof hp);
+	hp.scp = scp;
+	hp.scp02_i = scp == 2 ? i : 0;
+	hp.aid = AID;
+	hp.aid_len = sizeof AID;
+	memset(&cp, 0, sizeof cp);
+	cp.scp = scp;
+	cp.i = i;
+	cp.kvn = 0x30;
+	cp.kdd = KDD;
+	cp.seq = d->seq;
+	cp.aid = AID;
+	cp.aid_len = sizeof AID;
+	pcard_scp_init(&d->h);
+	pcard_scp_init(&d->c);
+	assert_int_equal(pcard_scp_host_init_update(&d->h, pcard_hsm_keys(H), &hks, &hp, cmd,
+	    sizeof cmd, &nc), PCARD_OK);
+	assert_int_equal(pcard_scp_card_init_update(&d->c, d->mem, &cks, &cp, cmd, nc, rsp,
+	    sizeof rsp, &nr, &ns), PCARD_OK);
+	d->seq = ns;
+	assert_int_equal(pcard_scp_host_auth(&d->h, rsp, nr), PCARD_OK);
+	assert_int_equal(pcard_scp_host_ext_auth(&d->h, level, cmd, sizeof cmd, &nc), PCARD_OK);
+	assert_int_equal(pcard_scp_card_ext_auth(&d->c, cmd, nc, &ns), PCARD_OK);
+	d->seq = ns;
+	assert_int_equal(pcard_scp_host_ext_auth_rsp(&d->h, (const uint8_t *)"\x90\x00", 2),
+	    PCARD_OK);
+	assert_int_equal(pcard_scp_level(&d->c), level);
+}
+
+/* n commands of growing length, host -> card -> host, with response data. */
+static void
+duo_exchange(duo *d, size_t n)
+{
+	uint8_t plain[PCARD_SCP_MAX_CMD], w[PCARD_SCP_MAX_CMD], got[PCARD_SCP_MAX_CMD];
+	uint8_t rdata[64], r[PCARD_SCP_MAX_RSP], back[PCARD_SCP_MAX_RSP];
+	size_t k, j, len, nw, ng, nr, nb, maxd = pcard_scp_max_data(&d->h);
+
+	for (k = 0; k < n; k++) {
+		size_t dl = (k * 37) % (maxd + 1), rl = (k * 13) % sizeof rdata;
+
+		len = 0;
+		plain[len++] = 0x80;
+		plain[len++] = 0xCA;
+		plain[len++] = 0x00;
+		plain[len++] = (uint8_t)k;
+		if (dl > 0) {
+			plain[len++] = (uint8_t)dl;
+			for (j = 0; j < dl; j++)
+				plain[len++] = (uint8_t)(j * 3 + k);
+		}
+		plain[len++] = 0x00;
+		assert_int_equal(pcard_scp_wrap_cmd(&d->h, plain, len, w, sizeof w, &nw), PCARD_OK);
+		assert_int_equal(pcard_scp_unwrap_cmd(&d->c, w, nw, got, sizeof got, &ng),
+		    PCARD_OK);
+		assert_int_equal(ng, len);
+		assert_memory_equal(got, plain, len);
+		for (j = 0; j < rl; j++)
+			rdata[j] = (uint8_t)(0xA5 ^ j ^ k);
+		assert_int_equal(pcard_scp_wrap_rsp(&d->c, rdata, rl, 0x9000, r, sizeof r, &nr),
+		    PCARD_OK);
+		assert_int_equal(pcard_scp_unwrap_rsp(&d->h, r, nr, back, sizeof back, &nb),
+		    PCARD_OK);
+		assert_int_equal(nb, rl + 2);
+		assert_memory_equal(back, rdata, rl);
+	}
+}
+
+static void
+duo_close(duo *d)
+{
+	pcard_scp_clear(&d->h);
+	pcard_scp_clear(&d->c);
+}
+
+/* DES keys come back parity-adjusted from SoftHSM: compare the values under the DEK (the
+ * memory provider decrypts) without their parity bits. */
+static void
+assert_des_blocks_equal(pcard_keys *mem, pcard_keyh mdek, const uint8_t *a, const uint8_t *b)
+{
+	uint8_t pa[16], pb[16];
+	size_t i, diff = 0;
+
+	assert_int_equal(pcard_keys_cipher(mem, mdek, PCARD_CIPHER_DES3_ECB, 0, NULL, a, 16, pa),
+	    PCARD_OK);
+	assert_int_equal(pcard_keys_cipher(mem, mdek, PCARD_CIPHER_DES3_ECB, 0, NULL, b, 16, pb),
+	    PCARD_OK);
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(pa[i] & 0xFE, pb[i] & 0xFE);
+		diff += pa[i] != pb[i];
+	}
+	pcard_wipe(pa, sizeof pa);
+	pcard_wipe(pb, sizeof pb);
+	(void)diff;
+}
+
+/* PUT KEY of a new key set (new master, same KDD) under the session's DEK, both providers. */
+static void
+duo_putkey(duo *d, pcard_keytype type, size_t len, const char *label)
+{
+	duo nk;
+	uint8_t hb[128], mb[128];
+	size_t hl, ml;
+	pcard_keyh hdek, mdek;
+	pcard_cipher_alg ha, ma;
+	pcard_putkey_expect he, me;
+
+	memset(&nk, 0, sizeof nk);
+	nk.mem = d->mem;
+	duo_keys(&nk, label, type, len, type == PCARD_KEY_AES ? "kdf3" : "emv", 0x55);
+	assert_int_equal(pcard_scp_dek(&d->h, &hdek, &ha), PCARD_OK);
+	assert_int_equal(pcard_scp_dek(&d->c, &mdek, &ma), PCARD_OK);
+	assert_int_equal(ha, ma);
+	assert_int_equal(pcard_putkey_set(pcard_hsm_keys(H), hdek, 0x31, nk.hset, hb, sizeof hb,
+	    &hl, &he), PCARD_OK);
+	assert_int_equal(pcard_putkey_set(d->mem, mdek, 0x31, nk.mset, mb, sizeof mb, &ml, &me),
+	    PCARD_OK);
+	assert_int_equal(hl, ml);
+	assert_memory_equal(&he, &me, sizeof he);	/* KVN and KCVs */
+	if (type == PCARD_KEY_AES) {
+		assert_memory_equal(hb, mb, hl);	/* byte for byte */
+	} else {
+		size_t off = 1, i;
+
+		/* 80 10 <16> 03 <KCV>, three times, under the SCP02 session DEK */
+		for (i = 0; i < 3; i++, off += 22) {
+			assert_memory_equal(hb + off, mb + off, 2);
+			assert_des_blocks_equal(d->mem, mdek, hb + off + 2, mb + off + 2);
+			assert_memory_equal(hb + off + 18, mb + off + 18, 4);
+		}
+	}
+	duo_drop_keys(&nk);
+}
+
+static void
+test_inproc_scp03(void **state)
+{
+	static const size_t lens[] = { 16, 24, 32 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		duo d;
+		char label[32], nlabel[32];
+
+		memset(&d, 0, sizeof d);
+		assert_int_equal(pcard_keys_mem_new(64, &d.mem), PCARD_OK);
+		snprintf(label, sizeof label, "in03-%zu", lens[i]);
+		snprintf(nlabel, sizeof nlabel, "in03-new-%zu", lens[i]);
+		duo_keys(&d, label, PCARD_KEY_AES, lens[i], "kdf3", 0);
+		d.seq = 0x20;
+		duo_open(&d, 3, 0x70, 0x33);
+		duo_exchange(&d, 12);
+		duo_putkey(&d, PCARD_KEY_AES, lens[i], nlabel);
+		duo_exchange(&d, 2);
+		duo_close(&d);
+		/* a second session on the same card keys */
+		duo_open(&d, 3, 0x70, 0x13);
+		duo_exchange(&d, 3);
+		duo_close(&d);
+		duo_drop_keys(&d);
+		pcard_keys_free(d.mem);
+	}
+}
+
+static void
+test_inproc_scp02(void **state)
+{
+	static const uint8_t is[] = { 0x35, 0x75 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		duo d;
+		char label[32], nlabel[32];
+
+		memset(&d, 0, sizeof d);
+		assert_int_equal(pcard_keys_mem_new(64, &d.mem), PCARD_OK);
+		snprintf(label, sizeof label, "in02-%02x", is[i]);
+		snprintf(nlabel, sizeof nlabel, "in02-new-%02x", is[i]);
+		duo_keys(&d, label, PCARD_KEY_DES3, 16, "emv", 0);
+		d.seq = 0x0102;
+		duo_open(&d, 2, is[i], 0x13);
+		duo_exchange(&d, 12);
+		duo_putkey(&d, PCARD_KEY_DES3, 16, nlabel);
+		duo_exchange(&d, 2);
+		duo_close(&d);
+		duo_drop_keys(&d);
+		pcard_keys_free(d.mem);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keydiv_vectors),
+		cmocka_unit_test(test_scp03_vectors),
+		cmocka_unit_test(test_scp02_vectors),
+		cmocka_unit_test(test_inproc_scp03),
+		cmocka_unit_test(test_inproc_scp02),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
