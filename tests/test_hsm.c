@@ -640,6 +640,243 @@ test_inproc_scp02(void **state)
 	}
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Master keys cannot leave the HSM */
+
+static CK_FUNCTION_LIST_PTR
+p11(CK_SESSION_HANDLE *sess)
+{
+	unsigned long sh;
+	CK_FUNCTION_LIST_PTR fl = pcard_hsm_p11(H, &sh);
+
+	*sess = sh;
+	return fl;
+}
+
+static void
+assert_bool_attr(CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_BBOOL want)
+{
+	CK_SESSION_HANDLE sess;
+	CK_FUNCTION_LIST_PTR fl = p11(&sess);
+	CK_BBOOL v = 2;
+	CK_ATTRIBUTE a = { type, &v, sizeof v };
+
+	assert_int_equal(fl->C_GetAttributeValue(sess, o, &a, 1), CKR_OK);
+	assert_int_equal(v, want);
+}
+
+/* CKA_VALUE cannot be read and C_WrapKey refuses the key, under wrapping key kek. Imported
+ * keys (and keys derived from them) are not CKA_ALWAYS_SENSITIVE: they were once outside. */
+static void
+assert_unexportable(pcard_keyh k, pcard_keyh kek, int generated)
+{
+	CK_SESSION_HANDLE sess;
+	CK_FUNCTION_LIST_PTR fl = p11(&sess);
+	CK_OBJECT_HANDLE o = pcard_hsm_object(H, k), w = pcard_hsm_object(H, kek);
+	uint8_t buf[64], iv[16];
+	CK_ATTRIBUTE a = { CKA_VALUE, buf, sizeof buf };
+	CK_MECHANISM m1 = { CKM_AES_CBC, iv, sizeof iv }, m2 = { CKM_AES_KEY_WRAP, NULL, 0 };
+	CK_ULONG ol = sizeof buf;
+
+	memset(iv, 0, sizeof iv);
+	assert_true(o != 0 && w != 0);
+	assert_int_equal(fl->C_GetAttributeValue(sess, o, &a, 1), CKR_ATTRIBUTE_SENSITIVE);
+	assert_int_not_equal(fl->C_WrapKey(sess, &m1, w, o, buf, &ol), CKR_OK);
+	ol = sizeof buf;
+	assert_int_not_equal(fl->C_WrapKey(sess, &m2, w, o, buf, &ol), CKR_OK);
+	assert_bool_attr(o, CKA_SENSITIVE, CK_TRUE);
+	assert_bool_attr(o, CKA_EXTRACTABLE, CK_FALSE);
+	/* only a key generated in the HSM has never been seen outside it */
+	assert_bool_attr(o, CKA_ALWAYS_SENSITIVE, generated ? CK_TRUE : CK_FALSE);
+	assert_bool_attr(o, CKA_NEVER_EXTRACTABLE, generated ? CK_TRUE : CK_FALSE);
+}
+
+static void
+test_masters_protected(void **state)
+{
+	pcard_keys *k = pcard_hsm_keys(H);
+	uint8_t key[32], out[64], kdd[10] = { 0 };
+	size_t ol;
+	pcard_keyh am, dm, ga, gd, gd24, card[3], dmset[3], kek;
+	pcard_keydiv t;
+
+	(void)state;
+	master_bytes(key, 32, 9);
+	assert_int_equal(pcard_hsm_import_secret(H, "prot-aes", PCARD_KEY_AES, key, 16,
+	    PCARD_HSM_USE_MASTER, &am), PCARD_OK);
+	assert_int_equal(pcard_hsm_import_secret(H, "prot-des", PCARD_KEY_DES3, key, 16,
+	    PCARD_HSM_USE_MASTER, &dm), PCARD_OK);
+	assert_int_equal(pcard_hsm_generate_secret(H, "prot-gen-aes", PCARD_KEY_AES, 32,
+	    PCARD_HSM_USE_MASTER, &ga), PCARD_OK);
+	assert_int_equal(pcard_hsm_generate_secret(H, "prot-gen-des", PCARD_KEY_DES3, 16,
+	    PCARD_HSM_USE_MASTER, &gd), PCARD_OK);
+	assert_int_equal(pcard_hsm_generate_secret(H, "prot-gen-des24", PCARD_KEY_DES3, 24,
+	    PCARD_HSM_USE_STATIC, &gd24), PCARD_OK);
+	pcard_wipe(key, sizeof key);
+	/* a wrapping key the attacker could use: a derived AES key (CKA_WRAP) */
+	assert_int_equal(pcard_keydiv_parse("kdf3", &t), PCARD_OK);
+	assert_int_equal(pcard_keydiv_derive(k, am, &t, kdd, 3, &kek), PCARD_OK);
+	assert_unexportable(am, kek, 0);
+	assert_unexportable(dm, kek, 0);
+	assert_unexportable(ga, kek, 1);
+	assert_unexportable(gd, kek, 1);
+	assert_unexportable(gd24, kek, 1);
+	assert_unexportable(kek, kek, 0);	/* derived keys are no more exportable */
+	/* the provider refuses to wrap a master (no twin: masters have no recipe) */
+	assert_int_equal(pcard_keys_wrap(k, kek, PCARD_CIPHER_AES_CBC, am, out, sizeof out, &ol),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_keys_wrap(k, kek, PCARD_CIPHER_AES_CBC, ga, out, sizeof out, &ol),
+	    PCARD_E_KEY);
+	/* nor single-DES steps on one (their key bytes would have to come out) */
+	assert_int_equal(pcard_keys_mac(k, dm, PCARD_MAC_DES_RETAIL, NULL, out, 8, out,
+	    sizeof out, &ol), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_cipher(k, dm, PCARD_CIPHER_DES_ECB_K1, 1, NULL, out, 8, out),
+	    PCARD_E_KEY);
+	/* generated masters work: derive, KCV */
+	{
+		pcard_keyh gm[3] = { ga, ga, ga }, dms[3] = { gd, gd, gd };
+		uint8_t kc[3];
+
+		assert_int_equal(pcard_keydiv_derive_set(k, gm, &t, kdd, card), PCARD_OK);
+		assert_int_equal(pcard_keydiv_parse("emv", &t), PCARD_OK);
+		assert_int_equal(pcard_keydiv_derive_set(k, dms, &t, kdd, dmset), PCARD_OK);
+		assert_int_equal(pcard_keys_kcv(k, ga, kc), PCARD_OK);
+		assert_int_equal(pcard_keys_kcv(k, gd, kc), PCARD_OK);
+		assert_int_equal(pcard_keys_kcv(k, gd24, kc), PCARD_OK);
+		pcard_keydiv_release_set(k, gm, card);
+		pcard_keydiv_release_set(k, dms, dmset);
+	}
+	pcard_keys_release(k, kek);
+	/* a master found again by label after release: the same token object */
+	pcard_keys_release(k, am);
+	assert_int_equal(pcard_keys_find(k, "prot-aes", &am), PCARD_OK);
+	assert_unexportable(am, ga, 0);
+	/* release of a token key forgets it; it stays on the token */
+	assert_int_equal(pcard_hsm_destroy_token_key(H, "prot-gen-des24"), PCARD_OK);
+	assert_int_equal(pcard_keys_find(k, "prot-gen-des24", &gd24), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_hsm_destroy_token_key(H, "prot-gen-des24"), PCARD_E_NOT_FOUND);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Every operation gives what the memory provider gives, on the same derived keys */
+
+static void
+test_ops_match_mem(void **state)
+{
+	static const pcard_cipher_alg aes_algs[] = { PCARD_CIPHER_AES_ECB, PCARD_CIPHER_AES_CBC };
+	static const pcard_cipher_alg des_algs[] = { PCARD_CIPHER_DES3_ECB,
+		PCARD_CIPHER_DES3_CBC, PCARD_CIPHER_DES_ECB_K1 };
+	pcard_keys *k = pcard_hsm_keys(H);
+	duo a, d;
+	uint8_t msg[200], iv[16], x[256], y[256];
+	size_t n, i, j, xl, yl;
+	pcard_hsm_stats st0, st1;
+
+	(void)state;
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)(i * 11 + 5);
+	for (i = 0; i < sizeof iv; i++)
+		iv[i] = (uint8_t)(0xF0 - i);
+	memset(&a, 0, sizeof a);
+	memset(&d, 0, sizeof d);
+	assert_int_equal(pcard_keys_mem_new(64, &a.mem), PCARD_OK);
+	d.mem = a.mem;
+	duo_keys(&a, "ops-aes", PCARD_KEY_AES, 32, "kdf3", 3);
+	duo_keys(&d, "ops-des", PCARD_KEY_DES3, 16, "visa2", 4);
+	for (n = 0; n <= 64; n += 16) {
+		for (j = 0; j < 2; j++) {
+			for (i = 0; i < 2; i++) {
+				const uint8_t *v = aes_algs[j] == PCARD_CIPHER_AES_CBC ? iv : NULL;
+
+				assert_int_equal(pcard_keys_cipher(k, a.hset[0], aes_algs[j],
+				    (int)i, v, msg, n, x), PCARD_OK);
+				assert_int_equal(pcard_keys_cipher(a.mem, a.mset[0], aes_algs[j],
+				    (int)i, v, msg, n, y), PCARD_OK);
+				assert_memory_equal(x, y, n);
+			}
+		}
+		for (j = 0; j < 3; j++) {
+			for (i = 0; i < 2; i++) {
+				const uint8_t *v = des_algs[j] == PCARD_CIPHER_DES3_CBC ? iv : NULL;
+
+				assert_int_equal(pcard_keys_cipher(k, d.hset[1], des_algs[j],
+				    (int)i, v, msg, n, x), PCARD_OK);
+				assert_int_equal(pcard_keys_cipher(d.mem, d.mset[1], des_algs[j],
+				    (int)i, v, msg, n, y), PCARD_OK);
+				assert_memory_equal(x, y, n);
+			}
+		}
+	}
+	/* in place */
+	memcpy(x, msg, 48);
+	assert_int_equal(pcard_keys_cipher(k, a.hset[1], PCARD_CIPHER_AES_CBC, 1, iv, x, 48, x),
+	    PCARD_OK);
+	assert_int_equal(pcard_keys_cipher(a.mem, a.mset[1], PCARD_CIPHER_AES_CBC, 1, iv, msg,
+	    48, y), PCARD_OK);
+	assert_memory_equal(x, y, 48);
+	for (n = 0; n < sizeof msg; n += 23) {
+		assert_int_equal(pcard_keys_mac(k, a.hset[2], PCARD_MAC_AES_CMAC, NULL, msg, n, x,
+		    sizeof x, &xl), PCARD_OK);
+		assert_int_equal(pcard_keys_mac(a.mem, a.mset[2], PCARD_MAC_AES_CMAC, NULL, msg, n,
+		    y, sizeof y, &yl), PCARD_OK);
+		assert_int_equal(xl, 16);
+		assert_int_equal(yl, 16);
+		assert_memory_equal(x, y, 16);
+		for (j = 0; j < 2; j++) {
+			pcard_mac_alg alg = j ? PCARD_MAC_DES_RETAIL : PCARD_MAC_DES3_CBC;
+
+			for (i = 0; i < 2; i++) {
+				const uint8_t *v = i ? iv : NULL;
+
+				assert_int_equal(pcard_keys_mac(k, d.hset[0], alg, v, msg, n, x,
+				    8, &xl), PCARD_OK);
+				assert_int_equal(pcard_keys_mac(d.mem, d.mset[0], alg, v, msg, n,
+				    y, 8, &yl), PCARD_OK);
+				assert_int_equal(xl, 8);
+				assert_memory_equal(x, y, 8);
+			}
+		}
+		if (n > 0) {
+			/* kdf_data at any counter position, any output length */
+			size_t ol = 1 + n % 40;
+
+			assert_int_equal(pcard_keys_kdf_data(k, a.hset[0], msg, n, n / 2, x, ol),
+			    PCARD_OK);
+			assert_int_equal(pcard_keys_kdf_data(a.mem, a.mset[0], msg, n, n / 2, y,
+			    ol), PCARD_OK);
+			assert_memory_equal(x, y, ol);
+		}
+	}
+	/* AES KDF derivation with data of every length class and counter place */
+	for (n = 1; n <= 64; n += 7) {
+		for (j = 16; j <= 32; j += 8) {
+			pcard_keyh hk, mk;
+			uint8_t kh[3], km[3];
+
+			assert_int_equal(pcard_keys_derive(k, a.hmaster, PCARD_DERIVE_AES_KDF, msg, n,
+			    (n * 5) % n, PCARD_KEY_AES, j, &hk), PCARD_OK);
+			assert_int_equal(pcard_keys_derive(a.mem, a.mmaster, PCARD_DERIVE_AES_KDF,
+			    msg, n, (n * 5) % n, PCARD_KEY_AES, j, &mk), PCARD_OK);
+			assert_int_equal(pcard_keys_kcv(k, hk, kh), PCARD_OK);
+			assert_int_equal(pcard_keys_kcv(a.mem, mk, km), PCARD_OK);
+			assert_memory_equal(kh, km, 3);
+			pcard_keys_release(k, hk);
+			pcard_keys_release(a.mem, mk);
+		}
+	}
+	/* the single-DES key bytes are read once per key and kept: one read for many MACs */
+	pcard_hsm_get_stats(H, &st0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(pcard_keys_mac(k, d.hset[2], PCARD_MAC_DES_RETAIL, NULL, msg, 30,
+		    x, 8, &xl), PCARD_OK);
+	pcard_hsm_get_stats(H, &st1);
+	assert_int_equal(st1.host_key_reads - st0.host_key_reads, 1);
+	duo_drop_keys(&a);
+	duo_drop_keys(&d);
+	pcard_keys_free(a.mem);
+}
+
 int
 main(void)
 {
@@ -649,6 +886,8 @@ main(void)
 		cmocka_unit_test(test_scp02_vectors),
 		cmocka_unit_test(test_inproc_scp03),
 		cmocka_unit_test(test_inproc_scp02),
+		cmocka_unit_test(test_masters_protected),
+		cmocka_unit_test(test_ops_match_mem),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
