@@ -332,7 +332,7 @@ test_load_install_delete(void **state)
 	host_init(&h, c, 3);
 	assert_int_equal(ch_open(&h, 0, 0x03, 0), 0x9000);
 	assert_int_equal(load_cap(&h, "cap/openjavacard-app-demo.cap", NULL), 0x6438);
-	assert_int_equal(pcard_card_state(c)->nelfs, 13);
+	assert_int_equal(pcard_card_state(c)->nelfs, 14);
 	assert_int_equal(load_cap(&h, "cap/openjavacard-lib-ber.cap", NULL), 0x9000);
 	assert_int_equal(load_cap(&h, "cap/openjavacard-lib-debug.cap", NULL), 0x9000);
 	assert_int_equal(load_cap(&h, "cap/openjavacard-lib-fortuna.cap", NULL), 0x9000);
@@ -340,7 +340,7 @@ test_load_install_delete(void **state)
 	assert_int_equal(load_cap(&h, "cap/kaoh-helloworld.cap", &hello), 0x9000);
 	assert_int_equal(load_cap(&h, "cap/gppro-empty-2.2.1.cap", NULL), 0x9000);
 	cs = pcard_card_state(c);
-	assert_int_equal(cs->nelfs, 19);
+	assert_int_equal(cs->nelfs, 20);
 	assert_true(cs->nvm_used > 0);
 	/* the same package again: refused */
 	assert_int_equal(load_cap(&h, "cap/gppro-empty-2.2.1.cap", NULL), 0x6985);

@@ -26,8 +26,8 @@
 #define VOLATILE_BYTES 8192u	/* transient memory the C7 quotas draw from */
 #define LOAD_MAX_BYTES (PCARD_CAP_MAX_LFDB_BYTES + 4096u)
 
+/* The Security Domain package (GP), in ROM on every card: installs only SDs. */
 static const uint8_t ssd_pkg[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50 };
-static const uint8_t ssd_mod[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41 };
 
 void
 card_load_drop(card_chan *ch)
@@ -379,7 +379,7 @@ install_for_install(pcard_card *c, card_chan *ch, pcard_card_app *sd, const inst
 	pcard_card_elf *e;
 	pcard_rd c9;
 	uint32_t vq, nvq;
-	int has_c9, builtin_ssd = 0;
+	int has_c9;
 	size_t mi;
 	uint16_t sw = SW_OK;
 
@@ -393,18 +393,12 @@ install_for_install(pcard_card *c, card_chan *ch, pcard_card_app *sd, const inst
 	if (app.aid.len == 0)
 		app.aid = app.module;
 	e = pcard_cardstate_elf_find(&c->cs, &app.elf);
-	if (e == NULL) {
-		builtin_ssd = app.elf.len == sizeof ssd_pkg &&
-		    memcmp(app.elf.b, ssd_pkg, sizeof ssd_pkg) == 0 &&
-		    app.module.len == sizeof ssd_mod &&
-		    memcmp(app.module.b, ssd_mod, sizeof ssd_mod) == 0;
-		if (!builtin_ssd)
-			return SW_REF_NOT_FOUND;
-		if (!(app.priv[0] & PCARD_PRIV1_SD))
-			return SW_WRONG_DATA;
-	} else if (pcard_cardstate_module_find(&c->cs, &app.module, &mi) != e) {
+	if (e == NULL || pcard_cardstate_module_find(&c->cs, &app.module, &mi) != e)
 		return SW_REF_NOT_FOUND;
-	}
+	/* the Security Domain package (a ROM load file, cardstate.c) makes only SDs */
+	if (e->rom && e->aid.len == sizeof ssd_pkg &&
+	    memcmp(e->aid.b, ssd_pkg, sizeof ssd_pkg) == 0 && !(app.priv[0] & PCARD_PRIV1_SD))
+		return SW_WRONG_DATA;
 	if (pcard_cardstate_app_find(&c->cs, &app.aid) != NULL ||
 	    pcard_cardstate_elf_find(&c->cs, &app.aid) != NULL ||
 	    pcard_aid_eq(&app.aid, &c->cs.isd.aid))

@@ -528,20 +528,23 @@ static const uint8_t test_key[16] = {
 static const struct {
 	const char *aid;
 	uint8_t major, minor;
+	const char *module;		/* its one executable module, or NULL */
 } rom_packages[] = {
-	{ "A0000000620001", 1, 0 },		/* java.lang */
-	{ "A0000000620002", 1, 0 },		/* java.io */
-	{ "A0000000620003", 1, 0 },		/* java.rmi */
-	{ "A0000000620101", 1, 6 },		/* javacard.framework */
-	{ "A000000062010101", 1, 0 },		/* javacard.framework.service */
-	{ "A0000000620102", 1, 6 },		/* javacard.security */
-	{ "A0000000620201", 1, 6 },		/* javacardx.crypto */
-	{ "A0000000620202", 1, 2 },		/* javacardx.biometry */
-	{ "A0000000620203", 1, 0 },		/* javacardx.external */
-	{ "A0000000620209", 1, 0 },		/* javacardx.apdu */
-	{ "A000000062020801", 1, 0 },		/* javacardx.framework.util */
-	{ "A000000062020802", 1, 0 },		/* javacardx.framework.math */
-	{ "A000000062020803", 1, 0 },		/* javacardx.framework.tlv */
+	{ "A0000000620001", 1, 0, NULL },		/* java.lang */
+	{ "A0000000620002", 1, 0, NULL },		/* java.io */
+	{ "A0000000620003", 1, 0, NULL },		/* java.rmi */
+	{ "A0000000620101", 1, 6, NULL },		/* javacard.framework */
+	{ "A000000062010101", 1, 0, NULL },		/* javacard.framework.service */
+	{ "A0000000620102", 1, 6, NULL },		/* javacard.security */
+	{ "A0000000620201", 1, 6, NULL },		/* javacardx.crypto */
+	{ "A0000000620202", 1, 2, NULL },		/* javacardx.biometry */
+	{ "A0000000620203", 1, 0, NULL },		/* javacardx.external */
+	{ "A0000000620209", 1, 0, NULL },		/* javacardx.apdu */
+	{ "A000000062020801", 1, 0, NULL },		/* javacardx.framework.util */
+	{ "A000000062020802", 1, 0, NULL },		/* javacardx.framework.math */
+	{ "A000000062020803", 1, 0, NULL },		/* javacardx.framework.tlv */
+	/* the Security Domain package and its module: INSTALL of an SSD names these */
+	{ "A0000001515350", 1, 0, "A000000151535041" },
 };
 
 /* ATR: TS 3B, T0 89 (TD1, 9 historical bytes), TD1 80 (TD2), TD2 01 (T=1), historical
@@ -655,6 +658,12 @@ pcard_cardstate_default(pcard_cardstate *cs, const pcard_cardstate_opts *opts)
 		elf.minor = rom_packages[i].minor;
 		elf.sd = isd->aid;
 		elf.rom = 1;
+		if (rom_packages[i].module != NULL) {
+			if ((err = pcard_aid_from_hex(&elf.modules[0], rom_packages[i].module)) !=
+			    PCARD_OK)
+				goto out;
+			elf.nmodules = 1;
+		}
 		if ((err = pcard_cardstate_elf_add(cs, &elf)) != PCARD_OK)
 			goto out;
 	}
