@@ -16,6 +16,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Test hook (tests/test_card_seeds.c includes this file): when set, called with the status
+ * word the card answered to each record, so a test can check what a seed reaches. */
+void (*fuzz_card_observe_sw)(uint16_t sw);
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -71,8 +75,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (h.open && pcard_scp_state_of(&h.scp) == PCARD_SCP_OPEN) {
 			if (ch_sec(&h, data + off, len) == 1)
 				(void)ch_raw(&h, data + off, len);
+			if (fuzz_card_observe_sw != NULL)
+				fuzz_card_observe_sw(h.sw);
 		} else {
 			(void)ch_raw(&h, data + off, len);
+			if (fuzz_card_observe_sw != NULL)
+				fuzz_card_observe_sw(h.sw);
 		}
 		off += len;
 	}
