@@ -21,6 +21,7 @@
  * Ownership: structs are filled by value. Fields typed json_t * are borrowed on input and owned
  * by the caller on output (release with the struct's _clear function). Arrays returned by
  * _list functions are owned by the caller (free with the matching _free function).
+ * Output structs are zeroed first, so an output must not alias an input string.
  *
  * A handle is for one thread at a time; open one handle per thread (SQLite WAL lets many
  * handles read while one writes).
