@@ -891,6 +891,37 @@ test_client_errors(void **state)
 	}
 }
 
+/* One client at a time: a second one waits until the first leaves, then is served. */
+static void
+test_server_one_client_at_a_time(void **state)
+{
+	srvrun r;
+	pcard_transport *t = NULL;
+	pcard_linkio io;
+	int fd, e = 0;
+	uint8_t got[64];
+	size_t n = 0;
+
+	(void)state;
+	srv_start(&r, 2, NULL);
+	assert_int_equal(pcard_cardlink_client_open(NULL, r.srv.port, NULL, &t), PCARD_OK);
+	assert_int_equal(pcard_cardlink_tcp_connect(NULL, r.srv.port, 0, NULL, &fd, &e), PCARD_OK);
+	put_control(fd, PCARD_CARDLINK_GET_ATR);
+	pcard_linkio_init(&io, fd, 0);
+	io.timeout_ms = 300;
+	assert_int_equal(pcard_linkio_recv(&io, got, sizeof got, &n), PCARD_E_TRANSPORT);
+	assert_int_equal(io.sys_errno, ETIMEDOUT);	/* queued, not served */
+	pcard_transport_close(t);
+	pcard_linkio_init(&io, fd, 0);
+	io.timeout_ms = 5000;
+	assert_int_equal(pcard_linkio_recv(&io, got, sizeof got, &n), PCARD_OK);
+	assert_int_equal(n, sizeof test_atr);
+	close(fd);
+	srv_join(&r);
+	assert_int_equal(r.err, PCARD_OK);
+	assert_int_equal(r.st.clients, 2);
+}
+
 static void
 test_listen_errors(void **state)
 {
@@ -911,6 +942,22 @@ test_listen_errors(void **state)
 	assert_int_equal(pcard_cardlink_serve(&a, &tc_ops, NULL, 1, NULL, NULL),
 	    PCARD_E_INVALID_ARG);
 	pcard_cardlink_server_close(NULL);
+
+	/* accept failing (here: the socket is not listening) ends serve with the errno */
+	{
+		pcard_cardlink_server bad;
+		pcard_cardlink_stats st;
+		int sv[2];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		bad.fd = sv[0];
+		bad.port = 1;
+		assert_int_equal(pcard_cardlink_serve(&bad, &tc_ops, NULL, 1, NULL, &st),
+		    PCARD_E_TRANSPORT);
+		assert_true(st.sys_errno != 0);
+		close(sv[0]);
+		close(sv[1]);
+	}
 }
 
 int
@@ -927,6 +974,7 @@ main(void)
 		cmocka_unit_test(test_vpcd_run),
 		cmocka_unit_test(test_server_client_roundtrip),
 		cmocka_unit_test(test_server_survives_bad_clients),
+		cmocka_unit_test(test_server_one_client_at_a_time),
 		cmocka_unit_test(test_client_errors),
 		cmocka_unit_test(test_listen_errors),
 	};
