@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1006,6 +1007,47 @@ test_audit_tamper_file(void **state)
 	pcard_store_close(st);
 }
 
+/* Values the interface could not have written are reported, not trusted. */
+static void
+test_corrupt_values(void **state)
+{
+	pcard_store *st = open_store();
+	pcard_store_profile p;
+	pcard_store_loadfile lf, g;
+	pcard_store_card c;
+	json_t *doc = NULL;
+	uint8_t data[8] = { 0 };
+	int64_t id = 0;
+
+	(void)state;
+	put_profile(st, "p", 0);
+	assert_int_equal(raw_exec(st, "UPDATE key_profiles SET labels = 'not json'"), SQLITE_OK);
+	assert_int_equal(pcard_store_profile_get(st, "p", &p), PCARD_E_BAD_FILE);
+	assert_int_equal(raw_exec(st, "UPDATE key_profiles SET labels = '[1]'"), SQLITE_OK);
+	assert_int_equal(pcard_store_profile_get(st, "p", &p), PCARD_E_BAD_FILE);
+
+	memset(&lf, 0, sizeof lf);
+	memcpy(lf.aid, "\xA0\x00\x00\x00\x01", 5);
+	lf.aid_len = 5;
+	snprintf(lf.version, sizeof lf.version, "1");
+	lf.size = sizeof data;
+	lf.data = data;
+	assert_int_equal(pcard_store_loadfile_add(st, &lf, &id), PCARD_OK);
+	assert_int_equal(raw_exec(st, "UPDATE load_files SET size = 9"), SQLITE_OK);
+	assert_int_equal(pcard_store_loadfile_get(st, id, 1, &g), PCARD_E_BAD_FILE);
+	assert_null(g.data);
+	assert_null(g.applets);
+
+	put_card(st, "C1");
+	assert_int_equal(raw_exec(st, "UPDATE cards SET kdd = zeroblob(33)"), SQLITE_OK);
+	assert_int_equal(pcard_store_card_get(st, "C1", &c), PCARD_E_BAD_FILE);
+	assert_int_equal(raw_exec(st, "INSERT INTO card_contents VALUES ('C1', '{', 0, 0)"),
+	    SQLITE_OK);
+	assert_int_equal(pcard_store_contents_get(st, "C1", &doc, NULL), PCARD_E_BAD_FILE);
+	assert_null(doc);
+	pcard_store_close(st);
+}
+
 /* ---- transactions ---- */
 
 static void
@@ -1174,13 +1216,24 @@ kill_child_at(int commit, const char *card_id)
 	if (pid == 0) {
 		pcard_store *st = NULL;
 		pcard_store_card c;
+		pcard_store_loadfile lf;
 
 		close(fds[0]);
 		if (pcard_store_open_sqlite(dbpath, &st) != PCARD_OK ||
 		    pcard_store_begin(st) != PCARD_OK)
 			_exit(2);
 		fill_card(&c, card_id, "");
-		if (pcard_store_card_put(st, &c) != PCARD_OK ||
+		/* A 4 MB load file overflows the page cache, so uncommitted frames reach the WAL
+		 * file before the kill. */
+		memset(&lf, 0, sizeof lf);
+		memcpy(lf.aid, "\xA0\x00\x00\x00\x09", 5);
+		lf.aid_len = 5;
+		snprintf(lf.version, sizeof lf.version, "%s", card_id);
+		lf.size = 4u << 20;
+		if ((lf.data = calloc(1, lf.size)) == NULL)
+			_exit(6);
+		if (pcard_store_loadfile_add(st, &lf, NULL) != PCARD_OK ||
+		    pcard_store_card_put(st, &c) != PCARD_OK ||
 		    pcard_store_job_enqueue(st, card_id, PCARD_JOB_LOCK_CARD, NULL, NULL) !=
 		    PCARD_OK ||
 		    pcard_store_audit_append(st, "t", "kill", card_id, NULL, NULL) != PCARD_OK)
@@ -1200,20 +1253,35 @@ kill_child_at(int commit, const char *card_id)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
+static long
+wal_size(void)
+{
+	char p[320];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s-wal", dbpath);
+	return stat(p, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
 static void
 test_killed_before_and_after_commit(void **state)
 {
 	pcard_store *st = open_store();
 	pcard_store_card c;
 	pcard_store_job *jobs = NULL;
+	pcard_store_loadfile *lfs = NULL;
 	size_t n = 0;
 
 	(void)state;
 	pcard_store_close(st);
 
 	kill_child_at(0, "K1");
+	assert_true(wal_size() > (2L << 20));	/* the uncommitted frames are on disk */
 	st = open_store();
 	assert_int_equal(pcard_store_card_get(st, "K1", &c), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_store_loadfile_list(st, &lfs, &n), PCARD_OK);
+	assert_int_equal(n, 0);
+	pcard_store_loadfiles_free(lfs, n);
 	assert_int_equal(pcard_store_job_list(st, NULL, 0, &jobs, &n), PCARD_OK);
 	assert_int_equal(n, 0);
 	pcard_store_jobs_free(jobs, n);
@@ -1222,6 +1290,10 @@ test_killed_before_and_after_commit(void **state)
 	kill_child_at(1, "K2");
 	st = open_store();
 	assert_int_equal(pcard_store_card_get(st, "K2", &c), PCARD_OK);
+	assert_int_equal(pcard_store_loadfile_list(st, &lfs, &n), PCARD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(lfs[0].size, 4u << 20);
+	pcard_store_loadfiles_free(lfs, n);
 	assert_int_equal(pcard_store_job_list(st, "K2", 0, &jobs, &n), PCARD_OK);
 	assert_int_equal(n, 1);
 	pcard_store_jobs_free(jobs, n);
@@ -1256,6 +1328,7 @@ main(void)
 		T(test_agents),
 		T(test_audit),
 		T(test_audit_tamper_file),
+		T(test_corrupt_values),
 		T(test_transactions),
 		T(test_reopen_keeps_everything),
 		T(test_two_handles),
