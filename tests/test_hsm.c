@@ -1060,6 +1060,389 @@ test_spy_templates(void **state)
 	assert_true(r.refused_reads >= 7);	/* test_masters_protected's attempts */
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Signatures with token private keys */
+
+/* Generate a key pair on the token through PKCS#11 (the provider only finds and uses it). */
+static void
+gen_pair(const char *label, int ec, pcard_pkey **pub)
+{
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01,
+		0x07 };
+	CK_SESSION_HANDLE sess;
+	CK_FUNCTION_LIST_PTR fl = p11(&sess);
+	CK_MECHANISM m = { ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_ULONG bits = 2048;
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+	uint8_t e[3] = { 1, 0, 1 }, big[600];
+	CK_ATTRIBUTE pubt[4], privt[6];
+	CK_ATTRIBUTE get[2];
+	CK_OBJECT_HANDLE po, ko;
+	CK_ULONG np = 0;
+
+	pubt[np].type = CKA_TOKEN, pubt[np].pValue = &t, pubt[np++].ulValueLen = 1;
+	pubt[np].type = CKA_VERIFY, pubt[np].pValue = &t, pubt[np++].ulValueLen = 1;
+	if (ec) {
+		pubt[np].type = CKA_EC_PARAMS, pubt[np].pValue = (void *)p256;
+		pubt[np++].ulValueLen = sizeof p256;
+	} else {
+		pubt[np].type = CKA_MODULUS_BITS, pubt[np].pValue = &bits;
+		pubt[np++].ulValueLen = sizeof bits;
+		pubt[np].type = CKA_PUBLIC_EXPONENT, pubt[np].pValue = e;
+		pubt[np++].ulValueLen = sizeof e;
+	}
+	privt[0].type = CKA_TOKEN, privt[0].pValue = &t, privt[0].ulValueLen = 1;
+	privt[1].type = CKA_SIGN, privt[1].pValue = &t, privt[1].ulValueLen = 1;
+	privt[2].type = CKA_SENSITIVE, privt[2].pValue = &t, privt[2].ulValueLen = 1;
+	privt[3].type = CKA_EXTRACTABLE, privt[3].pValue = &f, privt[3].ulValueLen = 1;
+	privt[4].type = CKA_PRIVATE, privt[4].pValue = &t, privt[4].ulValueLen = 1;
+	privt[5].type = CKA_LABEL, privt[5].pValue = (void *)label;
+	privt[5].ulValueLen = strlen(label);
+	assert_int_equal(fl->C_GenerateKeyPair(sess, &m, pubt, np, privt, 6, &po, &ko), CKR_OK);
+	if (ec) {
+		get[0].type = CKA_EC_POINT, get[0].pValue = big, get[0].ulValueLen = sizeof big;
+		assert_int_equal(fl->C_GetAttributeValue(sess, po, get, 1), CKR_OK);
+		/* DER OCTET STRING 04 41 around 04 || X || Y */
+		assert_int_equal(get[0].ulValueLen, 67);
+		assert_int_equal(pcard_pkey_ec_from_point("P-256", big + 2, 65, pub), PCARD_OK);
+	} else {
+		uint8_t ex[8];
+
+		get[0].type = CKA_MODULUS, get[0].pValue = big, get[0].ulValueLen = sizeof big;
+		get[1].type = CKA_PUBLIC_EXPONENT, get[1].pValue = ex;
+		get[1].ulValueLen = sizeof ex;
+		assert_int_equal(fl->C_GetAttributeValue(sess, po, get, 2), CKR_OK);
+		assert_int_equal(pcard_pkey_rsa_from_parts(big, get[0].ulValueLen, ex,
+		    get[1].ulValueLen, pub), PCARD_OK);
+	}
+}
+
+static void
+test_sign(void **state)
+{
+	static const uint8_t msg[] = "postcard receipt";
+	pcard_keys *k = pcard_hsm_keys(H);
+	pcard_pkey *rpub, *epub;
+	pcard_keyh rk, ek;
+	pcard_keytype t;
+	uint8_t sig[512];
+	size_t sl, len;
+
+	(void)state;
+	gen_pair("sig-rsa", 0, &rpub);
+	gen_pair("sig-ec", 1, &epub);
+	assert_int_equal(pcard_keys_find(k, "sig-rsa", &rk), PCARD_OK);
+	assert_int_equal(pcard_keys_find(k, "sig-ec", &ek), PCARD_OK);
+	assert_int_equal(pcard_keys_info(k, rk, &t, &len), PCARD_OK);
+	assert_int_equal(t, PCARD_KEY_PKEY);
+	assert_int_equal(len, 256);
+	assert_int_equal(pcard_keys_info(k, ek, &t, &len), PCARD_OK);
+	assert_int_equal(len, 32);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(sl, 256);
+	assert_int_equal(pcard_verify(rpub, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sl), PCARD_OK);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA1, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(pcard_verify(rpub, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA1, msg,
+	    sizeof msg, sig, sl), PCARD_OK);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(pcard_verify(rpub, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sl), PCARD_OK);
+	sig[10] ^= 1;
+	assert_int_equal(pcard_verify(rpub, PCARD_SIG_RSA_PSS, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sl), PCARD_E_VERIFY);
+	assert_int_equal(pcard_keys_sign(k, ek, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_OK);
+	assert_int_equal(sl, 64);	/* r || s */
+	assert_int_equal(pcard_verify(epub, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg, sizeof msg,
+	    sig, sl), PCARD_OK);
+	/* errors */
+	assert_int_equal(pcard_keys_sign(k, ek, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_RSA_PKCS1, PCARD_HASH_NONE, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_E_UNSUPPORTED);
+	assert_int_equal(pcard_keys_sign(k, rk, (pcard_sig_scheme)9, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, sizeof sig, &sl), PCARD_E_UNSUPPORTED);
+	assert_int_equal(pcard_keys_sign(k, rk, PCARD_SIG_RSA_PKCS1, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, 255, &sl), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_keys_sign(k, ek, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, msg,
+	    sizeof msg, sig, 63, &sl), PCARD_E_NOSPACE);
+	pcard_keys_release(k, rk);
+	pcard_keys_release(k, ek);
+	pcard_pkey_free(rpub);
+	pcard_pkey_free(epub);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Every error the layer returns */
+
+static void
+test_open_errors(void **state)
+{
+	char pinfile[400];
+	pcard_hsm_params p;
+	pcard_hsm *h = (pcard_hsm *)1;
+	FILE *f;
+
+	(void)state;
+	memset(&p, 0, sizeof p);
+	p.token_label = TOKEN;
+	assert_int_equal(pcard_hsm_open(NULL, &h), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_hsm_open(&p, NULL), PCARD_E_INVALID_ARG);
+	unsetenv(PCARD_HSM_PIN_ENV);
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_INVALID_ARG);	/* no PIN */
+	assert_null(h);
+	/* (on the token nobody is logged in to yet: PKCS#11 shares a login between the
+	 * sessions of a process, so a second open on TOKEN would not check the PIN) */
+	p.token_label = TOKEN "-spy";
+	p.pin = "9999";
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_AUTH);
+	p.pin = PIN;
+	p.token_label = "no-such-token";
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_NOT_FOUND);
+	p.token_label = NULL;
+	p.slot_id = 0x7FFFFFF0;
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_NOT_FOUND);
+	p.token_label = TOKEN;
+	p.module = "/nonexistent/libpkcs11.so";
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_IO);
+	p.module = "libc.so.6";	/* loads, but has no C_GetFunctionList */
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_IO);
+	p.module = NULL;
+	p.max_keys = 0x10000;
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_INVALID_ARG);
+	p.max_keys = 0;
+	/* the PIN from a file, then from the environment (named or default variable) */
+	p.pin = NULL;
+	snprintf(pinfile, sizeof pinfile, "%s/pin", dir);
+	p.pin_file = pinfile;
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_INVALID_ARG);	/* unreadable */
+	assert_non_null(f = fopen(pinfile, "w"));
+	fprintf(f, "%s\n", PIN);
+	fclose(f);
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_OK);
+	pcard_hsm_close(h);
+	p.pin_file = NULL;
+	p.pin_env = "PCARD_TEST_PIN";
+	setenv("PCARD_TEST_PIN", PIN, 1);
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_OK);
+	pcard_hsm_close(h);
+	setenv("PCARD_TEST_PIN", "", 1);
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_E_INVALID_ARG);
+	p.pin_env = NULL;
+	setenv(PCARD_HSM_PIN_ENV, PIN, 1);
+	assert_int_equal(pcard_hsm_open(&p, &h), PCARD_OK);
+	pcard_hsm_close(h);
+	unsetenv(PCARD_HSM_PIN_ENV);
+	pcard_hsm_close(NULL);
+}
+
+static void
+test_errors(void **state)
+{
+	pcard_keys *k = pcard_hsm_keys(H);
+	uint8_t key[32], data[80], out[64];
+	size_t ol;
+	pcard_keyh a, d, ad, dd, stale, x;
+	pcard_hsm *small;
+	pcard_hsm_params p;
+	CK_SESSION_HANDLE sess;
+	CK_FUNCTION_LIST_PTR fl = p11(&sess);
+
+	(void)state;
+	memset(data, 0x21, sizeof data);
+	master_bytes(key, 32, 1);
+	/* import / generate */
+	assert_int_equal(pcard_hsm_import_secret(H, "err-aes", PCARD_KEY_AES, key, 16,
+	    PCARD_HSM_USE_MASTER, &a), PCARD_OK);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-aes", PCARD_KEY_AES, key, 16,
+	    PCARD_HSM_USE_MASTER, &x), PCARD_E_INVALID_ARG);	/* label taken */
+	assert_int_equal(x, PCARD_KEYH_NONE);
+	assert_int_equal(pcard_hsm_import_secret(H, "", PCARD_KEY_AES, key, 16, 0, &x),
+	    PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-x", PCARD_KEY_AES, key, 16, 7, &x),
+	    PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-x", PCARD_KEY_AES, NULL, 16, 0, &x),
+	    PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-x", PCARD_KEY_AES, key, 20, 0, &x),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-x", PCARD_KEY_DES3, key, 8, 0, &x),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_hsm_generate_secret(H, "err-x", PCARD_KEY_PKEY, 16, 0, &x),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_hsm_import_secret(H, "err-des", PCARD_KEY_DES3, key, 16,
+	    PCARD_HSM_USE_MASTER, &d), PCARD_OK);
+	pcard_wipe(key, sizeof key);
+	/* find */
+	assert_int_equal(pcard_keys_find(k, "err-none", &x), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_keys_find(k, "", &x), PCARD_E_INVALID_ARG);
+	{
+		/* two token objects with one label: refused, a label names one key */
+		CK_OBJECT_CLASS cls = CKO_DATA;
+		CK_BBOOL t = CK_TRUE;
+		CK_ATTRIBUTE dt[3] = {
+			{ CKA_CLASS, &cls, sizeof cls },
+			{ CKA_TOKEN, &t, 1 },
+			{ CKA_LABEL, (void *)"err-aes", 7 },
+		};
+		CK_OBJECT_HANDLE o;
+
+		assert_int_equal(fl->C_CreateObject(sess, dt, 3, &o), CKR_OK);
+		pcard_keys_release(k, a);
+		assert_int_equal(pcard_keys_find(k, "err-aes", &x), PCARD_E_KEY);
+		assert_int_equal(fl->C_DestroyObject(sess, o), CKR_OK);
+		dt[2].pValue = (void *)"err-data";
+		dt[2].ulValueLen = 8;
+		assert_int_equal(fl->C_CreateObject(sess, dt, 3, &o), CKR_OK);
+		assert_int_equal(pcard_keys_find(k, "err-data", &x), PCARD_E_KEY);	/* no key */
+		assert_int_equal(pcard_keys_find(k, "err-aes", &a), PCARD_OK);
+	}
+	assert_int_equal(pcard_hsm_destroy_token_key(H, "err-none"), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_hsm_destroy_token_key(H, ""), PCARD_E_INVALID_ARG);
+	/* derive */
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 32, 15,
+	    PCARD_KEY_AES, 16, &ad), PCARD_OK);
+	assert_int_equal(pcard_keys_derive(k, d, PCARD_DERIVE_DES3_ECB, data, 16, 0,
+	    PCARD_KEY_DES3, 16, &dd), PCARD_OK);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &stale), PCARD_OK);
+	pcard_keys_release(k, stale);
+	assert_int_equal(pcard_keys_derive(k, stale, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_DES3_ECB, data, 16, 0,
+	    PCARD_KEY_DES3, 16, &x), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_derive(k, d, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_derive(k, d, PCARD_DERIVE_DES3_ECB, data, 8, 0,
+	    PCARD_KEY_DES3, 8, &x), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_derive(k, d, PCARD_DERIVE_DES3_CBC, data, 24, 0,
+	    PCARD_KEY_DES3, 24, &x), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 20, &x), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 16,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 65, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_derive(k, a, (pcard_derive_mech)77, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_UNSUPPORTED);
+	/* kdf_data */
+	assert_int_equal(pcard_keys_kdf_data(k, d, data, 16, 0, out, 16), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_kdf_data(k, ad, data, 0, 0, out, 16), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_kdf_data(k, ad, data, 16, 16, out, 16),
+	    PCARD_E_INVALID_ARG);
+	/* mac */
+	assert_int_equal(pcard_keys_mac(k, ad, PCARD_MAC_AES_CMAC, data, data, 16, out,
+	    sizeof out, &ol), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_mac(k, ad, PCARD_MAC_AES_CMAC, NULL, data, 16, out, 15,
+	    &ol), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_keys_mac(k, dd, PCARD_MAC_DES3_CBC, NULL, data, 16, out, 7,
+	    &ol), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_keys_mac(k, ad, PCARD_MAC_DES3_CBC, NULL, data, 16, out, 8,
+	    &ol), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_mac(k, dd, PCARD_MAC_AES_CMAC, NULL, data, 16, out, 16,
+	    &ol), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_mac(k, dd, (pcard_mac_alg)9, NULL, data, 16, out, 16, &ol),
+	    PCARD_E_UNSUPPORTED);
+	/* cipher */
+	assert_int_equal(pcard_keys_cipher(k, ad, PCARD_CIPHER_AES_ECB, 1, NULL, data, 15, out),
+	    PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_keys_cipher(k, ad, PCARD_CIPHER_DES3_ECB, 1, NULL, data, 8, out),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_keys_cipher(k, ad, (pcard_cipher_alg)42, 1, NULL, data, 16, out),
+	    PCARD_E_UNSUPPORTED);
+	/* the master 3DES key may derive but not encrypt */
+	assert_int_equal(pcard_keys_cipher(k, d, PCARD_CIPHER_DES3_ECB, 1, NULL, data, 8, out),
+	    PCARD_E_KEY);
+	/* wrap */
+	assert_int_equal(pcard_keys_wrap(k, ad, PCARD_CIPHER_AES_CBC, ad, out, 15, &ol),
+	    PCARD_E_NOSPACE);
+	assert_int_equal(pcard_keys_wrap(k, ad, PCARD_CIPHER_AES_ECB, ad, out, sizeof out, &ol),
+	    PCARD_E_UNSUPPORTED);
+	assert_int_equal(pcard_keys_wrap(k, ad, PCARD_CIPHER_AES_CBC, dd, out, sizeof out, &ol),
+	    PCARD_E_KEY);
+	assert_int_equal(pcard_keys_wrap(k, ad, PCARD_CIPHER_AES_CBC, ad, out, sizeof out, &ol),
+	    PCARD_OK);
+	assert_int_equal(ol, 16);
+	assert_int_equal(pcard_keys_wrap(k, dd, PCARD_CIPHER_DES3_ECB, d, out, sizeof out, &ol),
+	    PCARD_E_KEY);
+	/* a key whose base is gone has no twin */
+	assert_int_equal(pcard_keys_derive(k, ad, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_OK);
+	pcard_keys_release(k, ad);
+	assert_int_equal(pcard_keys_wrap(k, x, PCARD_CIPHER_AES_CBC, x, out, sizeof out, &ol),
+	    PCARD_E_KEY);
+	pcard_keys_release(k, x);
+	/* kcv, info */
+	assert_int_equal(pcard_keys_kcv(k, stale, out), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_info(k, stale, (pcard_keytype *)data, &ol), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_sign(k, a, PCARD_SIG_ECDSA, PCARD_HASH_SHA256, data, 16, out,
+	    sizeof out, &ol), PCARD_E_KEY);
+	pcard_keys_release(k, dd);
+	/* a full key table */
+	memset(&p, 0, sizeof p);
+	p.token_label = TOKEN;
+	p.pin = PIN;
+	p.max_keys = 2;
+	assert_int_equal(pcard_hsm_open(&p, &small), PCARD_OK);
+	k = pcard_hsm_keys(small);
+	assert_int_equal(pcard_keys_find(k, "err-aes", &a), PCARD_OK);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &ad), PCARD_OK);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_E_NOSPACE);
+	assert_int_equal(pcard_keys_find(k, "err-des", &x), PCARD_E_NOSPACE);
+	/* pcard_keys_free forgets every key but leaves the HSM open */
+	pcard_keys_free(k);
+	assert_int_equal(pcard_keys_kcv(k, a, out), PCARD_E_KEY);
+	assert_int_equal(pcard_keys_find(k, "err-des", &x), PCARD_OK);
+	pcard_hsm_close(small);
+}
+
+/* The call counter counts (bench_hsm relies on it). */
+static void
+test_stats(void **state)
+{
+	pcard_keys *k = pcard_hsm_keys(H);
+	pcard_hsm_stats st;
+	pcard_keyh a, x;
+	uint8_t data[16] = { 0 }, out[16];
+	size_t ol;
+
+	(void)state;
+	/* a fresh slot for the master: its L = AES_K(0) not yet cached */
+	assert_int_equal(pcard_keys_find(k, "err-aes", &a), PCARD_OK);
+	pcard_keys_release(k, a);
+	assert_int_equal(pcard_keys_find(k, "err-aes", &a), PCARD_OK);
+	pcard_hsm_reset_stats(H);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_OK);
+	assert_int_equal(pcard_keys_mac(k, x, PCARD_MAC_AES_CMAC, NULL, data, 16, out,
+	    sizeof out, &ol), PCARD_OK);
+	pcard_keys_release(k, x);
+	pcard_hsm_get_stats(H, &st);
+	/* L (2 calls), C_DeriveKey (1), CMAC (2), C_DestroyObject (1) */
+	assert_int_equal(st.derive, 1);
+	assert_int_equal(st.sign, 2);
+	assert_int_equal(st.crypt, 2);
+	assert_int_equal(st.destroy, 1);
+	assert_int_equal(st.calls, 6);
+	assert_int_equal(st.host_key_reads, 0);
+	/* a second derivation from the same master reuses L: 1 call */
+	pcard_hsm_reset_stats(H);
+	assert_int_equal(pcard_keys_derive(k, a, PCARD_DERIVE_AES_KDF, data, 16, 0,
+	    PCARD_KEY_AES, 16, &x), PCARD_OK);
+	pcard_hsm_get_stats(H, &st);
+	assert_int_equal(st.calls, 1);
+	pcard_keys_release(k, x);
+	pcard_keys_release(k, a);
+}
+
 int
 main(void)
 {
@@ -1071,6 +1454,10 @@ main(void)
 		cmocka_unit_test(test_inproc_scp02),
 		cmocka_unit_test(test_masters_protected),
 		cmocka_unit_test(test_ops_match_mem),
+		cmocka_unit_test(test_sign),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_spy_templates),
 	};
 
