@@ -166,8 +166,69 @@ scenario_scp02() {
 		fail "scp02: package still there"
 }
 
+# personalisation of the datastore native applet: INSTALL [for personalization] through the
+# ISD then STORE DATA records from a perso file (plain and encrypted), and store-data to the
+# ISD itself; the applet's data version and hash are read from the dump
+scenario_perso() {	# scenario_perso SCP PORT
+	local C="$TMP/perso$1.pcsim" T="--tcp 127.0.0.1:$2" DS=F0706F7374636172640101 h1
+	if [ "$1" = 02 ]; then
+		postcard-sim init "$C" --scp 02 --i 55 2>/dev/null || fail "perso: init $1"
+	else
+		postcard-sim init "$C" 2>/dev/null || fail "perso: init $1"
+	fi
+	postcard-sim cap datastore -o "$TMP/ds.cap" || fail "perso: cap datastore"
+	start "$C" "$2"
+	expect 0 postcard install "$TMP/ds.cap" $T
+	expect 0 postcard install "$CAP" $T
+	printf '# first write\ntlv C1 04 00000001 5F20 03 414243\n' > "$TMP/p1.perso"
+	expect 0 postcard --json personalize $DS --perso-file "$TMP/p1.perso" $T
+	[ "$(jq -r '.records' "$TMP/out")" = 1 ] || fail "perso $1: records"
+	stop
+	dump "$C" > "$TMP/d"
+	[ "$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_version" "$TMP/d")" = 1 ] ||
+		fail "perso $1: data version not 1"
+	h1=$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_sha256" "$TMP/d")
+	start "$C" "$2"
+	# encrypted, compare-and-set on version 1; the trace must not show the plain text
+	printf 'tlv enc C1 04 00000002 C0 04 00000001 5F21 04 DEADBEEF\n' > "$TMP/p2.perso"
+	expect 0 postcard personalize $DS --perso-file "$TMP/p2.perso" --trace $T
+	grep -q 'E2F000 <.* bytes redacted>' "$TMP/err" || fail "perso $1: encrypted record not redacted"
+	grep -qi 'DEADBEEF' "$TMP/err" && fail "perso $1: trace shows the encrypted data"
+	# a stale write (version 1 again) is refused by the applet: 6985, nothing changes
+	stop; local before; before=$(state "$C"); start "$C" "$2"
+	expect 4 postcard personalize $DS --perso-file "$TMP/p1.perso" $T
+	one_line "perso $1 stale"; grep -q '6985' "$TMP/err" || fail "perso $1: stale not 6985"
+	# malformed perso file: exit 3 with the line, nothing sent
+	printf 'tlv C1 04 00000003\nfoo 01\n' > "$TMP/bad.perso"
+	expect 3 postcard personalize $DS --perso-file "$TMP/bad.perso" $T
+	one_line "perso $1 bad file"; grep -q 'line 2' "$TMP/err" || fail "perso $1: bad line not named"
+	# the generic applet has no STORE DATA: the card manager answers 6A81
+	expect 4 postcard personalize $APP --perso-file "$TMP/p1.perso" $T
+	grep -q '6A81' "$TMP/err" || fail "perso $1: generic applet not 6A81"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "perso $1: refusals changed the card state"
+	dump "$C" > "$TMP/d"
+	[ "$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_version" "$TMP/d")" = 2 ] ||
+		fail "perso $1: encrypted write not applied"
+	[ "$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_sha256" "$TMP/d")" != "$h1" ] ||
+		fail "perso $1: data unchanged"
+	jq -r ".applications[] | select(.aid==\"$DS\") | .data" "$TMP/d" | grep -q '5F2104DEADBEEF' ||
+		fail "perso $1: item 5F21 missing"
+	start "$C" "$2"
+	# store-data: raw blocks to the ISD itself (BER-TLV 4F renames it), then --data encrypted
+	expect 0 postcard --json store-data --data 4F08A000000151000001 --format tlv $T
+	expect 0 postcard store-data --data 0102030405 --encrypt --trace $T
+	grep -q 'E2E000 <' "$TMP/err" || fail "store-data $1: --encrypt not redacted"
+	expect 2 postcard store-data --perso-file "$TMP/p1.perso" --data 00 $T
+	one_line "store-data two sources"
+	stop
+	[ "$(dump "$C" | jq -r '.isd.aid')" = A000000151000001 ] || fail "store-data $1: ISD not renamed"
+}
+
 scenario_scp03
 scenario_scp02
+scenario_perso 03 35739
+scenario_perso 02 35740
 stop
 [ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "cli_card: all passed"

@@ -27,6 +27,8 @@
 #include "postcard/transport.h"
 #include "card.h"
 #include "postcard/cap.h"
+#include "postcard/capbuild.h"
+#include "natives.h"
 #include "simcard.h"
 
 static const uint8_t TEST_KEY[16] = {
@@ -897,10 +899,224 @@ test_fake_needs_channel(void **state)
 	fake_free(&f);
 }
 
+/* ---- perso file and STORE DATA records ---- */
+
+static void
+test_perso_parse_good(void **state)
+{
+	static const char text[] =
+	    "# datastore\n"
+	    "tlv C1 04 00000001 5F20 03 414243   # items\n"
+	    "\n"
+	    "   tlv enc C10400000002\r\n"
+	    "dgi 0101 AABB\n"
+	    "raw 01020304";
+	uint8_t buf[64];
+	pcard_gpc_sd_record r[8];
+	size_t n = 0, line = 99;
+	static const uint8_t dgi[] = { 0x01, 0x01, 0x02, 0xAA, 0xBB };
+
+	(void)state;
+	assert_int_equal(pcard_gpc_perso_parse((const uint8_t *)text, strlen(text), buf,
+	    sizeof buf, r, 8, &n, &line), PCARD_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(line, 0);
+	assert_int_equal(r[0].fmt, PCARD_SD_FMT_BER);
+	assert_int_equal(r[0].encrypt, 0);
+	assert_int_equal(r[0].len, 12);
+	assert_int_equal(r[1].encrypt, 1);
+	assert_int_equal(r[1].len, 6);
+	assert_int_equal(r[2].fmt, PCARD_SD_FMT_DGI);
+	assert_int_equal(r[2].len, sizeof dgi);
+	assert_memory_equal(r[2].data, dgi, sizeof dgi);
+	assert_int_equal(r[3].fmt, PCARD_SD_FMT_NONE);
+	assert_int_equal(r[3].len, 4);
+}
+
+static void
+test_perso_parse_dgi_long(void **state)
+{
+	char text[8 + 2 * 300 + 2];
+	uint8_t buf[400];
+	pcard_gpc_sd_record r[2];
+	size_t n = 0;
+
+	(void)state;
+	memcpy(text, "dgi 9F01", 8);
+	memset(text + 8, 'A', 2 * 298);
+	text[8 + 2 * 298] = '\0';
+	/* "dgi 9F01AAAA...": tag 9F01, 298 value bytes: the FF 01 2A length form */
+	assert_int_equal(pcard_gpc_perso_parse((const uint8_t *)text, strlen(text), buf,
+	    sizeof buf, r, 2, &n, NULL), PCARD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].len, 2 + 3 + 298);
+	assert_int_equal(r[0].data[2], 0xFF);
+	assert_int_equal(r[0].data[3], 0x01);
+	assert_int_equal(r[0].data[4], 0x2A);
+	assert_int_equal(r[0].data[5], 0xAA);
+}
+
+static void
+test_perso_parse_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		pcard_err err;
+		size_t line;
+	} cases[] = {
+		{ "foo 0102\n", PCARD_E_BAD_ENCODING, 1 },		/* unknown kind */
+		{ "tlv C1 04 000000\n", PCARD_E_BAD_ENCODING, 1 },	/* TLV truncated */
+		{ "raw 012\n", PCARD_E_BAD_ENCODING, 1 },		/* odd token */
+		{ "raw 01\nraw 0G\n", PCARD_E_BAD_ENCODING, 2 },	/* not hex */
+		{ "raw\n", PCARD_E_BAD_ENCODING, 1 },			/* empty record */
+		{ "raw enc\n", PCARD_E_BAD_ENCODING, 1 },		/* empty encrypted */
+		{ "dgi 01\n", PCARD_E_BAD_ENCODING, 1 },		/* no DGI tag */
+		{ "# nothing\n\n", PCARD_E_BAD_ENCODING, 2 },		/* no record */
+		{ "raw 0102030405060708090A0B0C0D0E0F1011\n", PCARD_E_NOSPACE, 1 },
+		{ "raw 01\nraw 02\nraw 03\nraw 04\n", PCARD_E_NOSPACE, 4 },
+		{ "dgi 0101 0102030405060708090A0B0C0D0E\n", PCARD_E_NOSPACE, 1 },
+	};
+	uint8_t buf[16];
+	pcard_gpc_sd_record r[3];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		size_t n = 7, line = 0;
+
+		assert_int_equal(pcard_gpc_perso_parse((const uint8_t *)cases[k].text,
+		    strlen(cases[k].text), buf, sizeof buf, r, 3, &n, &line), cases[k].err);
+		assert_int_equal(n, 0);
+		assert_int_equal(line, cases[k].line);
+	}
+	assert_int_equal(pcard_gpc_perso_parse(NULL, 1, buf, sizeof buf, r, 3, NULL, NULL),
+	    PCARD_E_INVALID_ARG);
+}
+
+/* Load and install the datastore native applet through the client. */
+static void
+install_datastore(host *h)
+{
+	const pcard_applet_ops *a = &pcard_applet_datastore;
+	pcard_capbuild_params p;
+	pcard_cap_aid mod;
+	pcard_gp_aid pkg, app;
+	pcard_gpc_load_opts lo;
+	pcard_gpc_install_opts io;
+	pcard_cap *cap = NULL;
+	uint8_t *capb, *lf;
+	size_t capn = 0, lfn;
+
+	memset(&p, 0, sizeof p);
+	p.package.len = a->package_len;
+	memcpy(p.package.b, a->package, a->package_len);
+	p.pkg_major = a->pkg_major;
+	p.pkg_minor = a->pkg_minor;
+	mod.len = a->modules[0].len;
+	memcpy(mod.b, a->modules[0].b, mod.len);
+	p.napplets = 1;
+	p.applets = &mod;
+	p.nimports = PCARD_NATIVE_NIMPORTS;
+	p.imports = pcard_native_imports;
+	assert_int_equal(pcard_capbuild_mem(&p, NULL, 0, &capn), PCARD_E_NOSPACE);
+	assert_non_null(capb = malloc(capn));
+	assert_int_equal(pcard_capbuild_mem(&p, capb, capn, &capn), PCARD_OK);
+	assert_int_equal(pcard_cap_open_mem(capb, capn, &cap), PCARD_OK);
+	lfn = pcard_cap_load_file_len(cap, 0);
+	assert_non_null(lf = malloc(lfn));
+	assert_int_equal(pcard_cap_load_file(cap, 0, lf, lfn, &lfn), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_set(&pkg, a->package, a->package_len), PCARD_OK);
+	assert_int_equal(pcard_gp_aid_set(&app, mod.b, mod.len), PCARD_OK);
+	memset(&lo, 0, sizeof lo);
+	lo.elf = &pkg;
+	lo.load_file = lf;
+	lo.load_file_len = lfn;
+	memset(&io, 0, sizeof io);
+	io.module = &app;
+	assert_int_equal(pcard_gpc_load_install(&h->g, &lo, &io), PCARD_OK);
+	pcard_cap_free(cap);
+	free(lf);
+	free(capb);
+}
+
+/*
+ * A perso file personalises the datastore: INSTALL [for personalization] then two records,
+ * the second encrypted under the DEK (GP CS 11.11, all data encrypted). The applet only
+ * accepts the second when it decrypts to the message sent, so GET DATA C1 = 2 proves it.
+ */
+static void
+sim_store_records(uint8_t scp)
+{
+	static const char text[] =
+	    "tlv C1 04 00000001 5F20 01 AA\n"
+	    "tlv enc C1 04 00000002 C0 04 00000001 5F21 02 BBCC\n";
+	static const uint8_t get_ver[] = { 0x80, 0xCA, 0x00, 0xC1, 0x00 };
+	static const uint8_t want[] = { 0xC1, 0x04, 0x00, 0x00, 0x00, 0x02, 0x90, 0x00 };
+	uint8_t buf[64], big[250], rsp[64];
+	pcard_gpc_sd_record r[3];
+	pcard_gp_aid app;
+	size_t n = 0, cmds = 0, cmds2 = 0, nr = 0;
+	simcard *sc = NULL;
+	host h;
+
+	sim_open(&sc, &h, scp);
+	assert_int_equal(pcard_gpc_perso_parse((const uint8_t *)text, strlen(text), buf,
+	    sizeof buf, r, 3, &n, NULL), PCARD_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_store_records(&h.g, &r[1], 1), PCARD_E_STATE);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	install_datastore(&h);
+	/* too long once padded and MACed: refused before anything is sent */
+	memset(big, 0x5A, sizeof big);
+	r[2].fmt = PCARD_SD_FMT_NONE;
+	r[2].encrypt = 1;
+	r[2].data = big;
+	r[2].len = sizeof big;
+	pcard_gpc_stats(&h.g, &cmds, NULL);
+	assert_int_equal(pcard_gpc_store_records(&h.g, &r[2], 1), PCARD_E_BAD_ENCODING);
+	pcard_gpc_stats(&h.g, &cmds2, NULL);
+	assert_int_equal(cmds, cmds2);
+	assert_int_equal(pcard_gpc_store_records(&h.g, r, 0), PCARD_E_INVALID_ARG);
+	assert_int_equal(pcard_gp_aid_set(&app, pcard_applet_datastore.modules[0].b,
+	    pcard_applet_datastore.modules[0].len), PCARD_OK);
+	assert_int_equal(pcard_gpc_personalize(&h.g, &app), PCARD_OK);
+	assert_int_equal(pcard_gpc_store_records(&h.g, r, n), PCARD_OK);
+	assert_int_equal(pcard_gpc_last_ins(&h.g), 0xE2);
+	/* a replayed stale message is refused by the applet: the SW comes back */
+	assert_int_equal(pcard_gpc_store_records(&h.g, r, 1), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6985);
+	assert_int_equal(pcard_gpc_select(&h.g, &app, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_apdu(&h.g, 0, get_ver, sizeof get_ver, rsp, sizeof rsp, &nr),
+	    PCARD_OK);
+	assert_int_equal(nr, sizeof want);
+	assert_memory_equal(rsp, want, sizeof want);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_store_records_scp03(void **state)
+{
+	(void)state;
+	sim_store_records(3);
+}
+
+static void
+test_sim_store_records_scp02(void **state)
+{
+	(void)state;
+	sim_store_records(2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_perso_parse_good),
+		cmocka_unit_test(test_perso_parse_dgi_long),
+		cmocka_unit_test(test_perso_parse_errors),
+		cmocka_unit_test(test_sim_store_records_scp03),
+		cmocka_unit_test(test_sim_store_records_scp02),
 		cmocka_unit_test(test_sim_select_discovers_isd),
 		cmocka_unit_test(test_sim_select_unknown_aid),
 		cmocka_unit_test(test_sim_info),

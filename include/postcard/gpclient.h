@@ -349,6 +349,40 @@ pcard_err pcard_gpc_store_data(pcard_gpc *g, uint8_t flags, const uint8_t *data,
 pcard_err pcard_gpc_store_dgis(pcard_gpc *g, const uint8_t *dgis, size_t n, int encrypt,
     int pad);
 
+/*
+ * One STORE DATA command's worth of personalisation data (the postcard perso file,
+ * docs/postcard.1 and gpclient_perso.c): fmt is PCARD_SD_FMT_NONE, _DGI or _BER (P1 b5b4);
+ * encrypt pads the whole data field (ISO 7816-4) and encrypts it under the DEK with P1 b7b6
+ * = 11. data is borrowed.
+ */
+typedef struct pcard_gpc_sd_record {
+	uint8_t fmt;
+	int encrypt;
+	const uint8_t *data;
+	size_t len;
+} pcard_gpc_sd_record;
+
+/*
+ * Parse a perso file (text: lines "tlv|dgi|raw [enc] HEX...", '#' comments) into records
+ * whose data are written to buf[0..cap) (DGI lengths inserted); recs[0..rcap), *count found.
+ * The records borrow buf. On failure *bad_line (may be NULL) is the 1-based line.
+ * @retval PCARD_E_BAD_ENCODING unknown kind, odd or non-hex token, empty record, a tlv record
+ *         that is not BER-TLV, a dgi record under 2 bytes, a file without records
+ * @retval PCARD_E_NOSPACE buf or recs too small
+ */
+pcard_err pcard_gpc_perso_parse(const uint8_t *text, size_t n, uint8_t *buf, size_t cap,
+    pcard_gpc_sd_record *recs, size_t rcap, size_t *count, size_t *bad_line);
+
+/*
+ * STORE DATA each record as one command, P2 = its index, P1 b8 on the last; records with
+ * encrypt need an open channel (its DEK).
+ * @retval PCARD_E_BAD_ENCODING a record (after padding and encryption) over the largest data
+ *         field of the channel, or empty
+ * @retval PCARD_E_CARD_STATUS the card refused a record (last SW)
+ * @retval PCARD_E_STATE encryption asked without a channel
+ */
+pcard_err pcard_gpc_store_records(pcard_gpc *g, const pcard_gpc_sd_record *recs, size_t n);
+
 /* ---- Raw ---- */
 
 /* Send an APDU as given (secure = wrapped); out as pcard_gpc_transmit. */
