@@ -366,7 +366,8 @@ const char *pcard_job_state_name(pcard_job_state s);		/* "queued", ...; NULL if 
 /*
  * Sessions. create: s->state must not be closed; a live session of the same card that has
  * expired is closed first; PCARD_E_EXISTS if the id is taken or the card has a live session;
- * PCARD_E_NOT_FOUND if the card is unknown. get: out owns plan (pcard_store_session_clear).
+ * PCARD_E_NOT_FOUND if the card or the agent is unknown. get: out owns plan
+ * (pcard_store_session_clear).
  * update: writes every mutable field of s (step, state, SCP state, plan, expiry) only if the
  * stored step equals expected_step and the session is live: a retried message finds the step
  * already advanced and gets PCARD_E_CONFLICT; a closed session gives PCARD_E_STATE.
