@@ -4,7 +4,7 @@
 # read with `postcard-sim dump --json` on the card file, never with postcard itself. Refusals
 # (wrong key, wrong diversification, referenced package, mistyped command) must give one line
 # on stderr, the documented exit code, and leave registry, keys and life cycle unchanged.
-# Ports 35731..35738 are this script's own.
+# Each card listens on a free loopback port (postcard-sim run --tcp 0).
 set -u
 
 TMP=$(mktemp -d)
@@ -19,15 +19,25 @@ CAP=${PCARD_TESTDATA:-$(dirname "$0")/../../shared/testdata}/cap/kaoh-helloworld
 PKG=D0D1D2D3D4D501
 APP=D0D1D2D3D4D50101
 
-start() {	# start CARD PORT: serve CARD on PORT, wait until it answers
+# start CARD: serve CARD on a free loopback port (--tcp 0) and set T to its --tcp option (in
+# the caller's scope); wait until it answers. Free ports keep concurrent runs of this test
+# (other build directories) apart.
+start() {
+	local port=
 	stop
-	postcard-sim run "$1" --tcp "$2" > "$TMP/sim.log" 2>&1 &
+	postcard-sim run "$1" --tcp 0 > "$TMP/sim.log" 2>&1 &
 	SIM_PID=$!
 	for _ in $(seq 50); do
-		postcard -q apdu 80CA00CF00 --tcp "127.0.0.1:$2" >/dev/null 2>&1 && return 0
+		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/sim.log")
+		[ -n "$port" ] && break
 		sleep 0.1
 	done
-	fail "postcard-sim did not come up on port $2: $(cat "$TMP/sim.log")"
+	T="--tcp 127.0.0.1:$port"
+	for _ in $(seq 50); do
+		[ -n "$port" ] && postcard -q apdu 80CA00CF00 $T >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "postcard-sim did not come up: $(cat "$TMP/sim.log")"
 }
 stop() {
 	if [ -n "$SIM_PID" ]; then
@@ -57,9 +67,9 @@ kcv_aes() {
 }
 
 scenario_scp03() {
-	local C="$TMP/scp03.pcsim" T="--tcp 127.0.0.1:35731" before
+	local C="$TMP/scp03.pcsim" T= before
 	postcard-sim init "$C" 2>/dev/null || fail "init scp03"
-	start "$C" 35731
+	start "$C"
 
 	expect 0 postcard --json info $T
 	[ "$(jq -r '.card_recognition.scp' "$TMP/out")" = 03 ] || fail "info: scp"
@@ -82,18 +92,18 @@ scenario_scp03() {
 	    SELECTABLE ] || fail "install: applet not SELECTABLE in dump"
 	jq -e ".load_files[] | select(.aid==\"$PKG\")" "$TMP/d" >/dev/null ||
 		fail "install: package not in dump"
-	start "$C" 35732; T="--tcp 127.0.0.1:35732"
+	start "$C"
 
 	expect 0 postcard lock-app $APP $T
 	stop
 	[ "$(dump "$C" | jq -r ".applications[] | select(.aid==\"$APP\") | .life_cycle")" = 87 ] ||
 		fail "lock-app: not 87"
-	start "$C" 35733; T="--tcp 127.0.0.1:35733"
+	start "$C"
 	expect 0 postcard unlock-app $APP $T
 	expect 0 postcard make-default $APP $T
 
 	# refusals leave the state unchanged
-	stop; before=$(state "$C"); start "$C" 35734; T="--tcp 127.0.0.1:35734"
+	stop; before=$(state "$C"); start "$C"
 	expect 4 postcard delete $PKG $T
 	one_line "delete referenced"; grep -q '6985 on DELETE' "$TMP/err" || fail "delete: no 6985"
 	expect 5 postcard list $T --key 000102030405060708090A0B0C0D0E0F
@@ -111,7 +121,7 @@ scenario_scp03() {
 	[ "$(state "$C")" = "$before" ] || fail "refusals changed the card state"
 	[ "$(dump "$C" | jq '.isd.sd.key_sets[0].failed_authentications')" = 0 ] ||
 		fail "a wrong key counted a failed authentication"
-	start "$C" 35735; T="--tcp 127.0.0.1:35735"
+	start "$C"
 
 	# keys: add set 30 from the environment, use it, delete it
 	export NEWKEY=00112233445566778899AABBCCDDEEFF
@@ -123,7 +133,7 @@ scenario_scp03() {
 	stop
 	[ "$(dump "$C" | jq -r '.isd.sd.key_sets[] | select(.kvn=="30") | .keys[0].kcv')" = \
 	    "$(kcv_aes $NEWKEY)" ] || fail "put-key: KCV in dump"
-	start "$C" 35736; T="--tcp 127.0.0.1:35736"
+	start "$C"
 	expect 0 postcard delete-key 30 $T
 
 	expect 0 postcard --json apdu 80CA00CF00 $T
@@ -145,16 +155,16 @@ scenario_scp03() {
 	[ "$(jq -r '.applications[] | select(.aid=="D0D1D2D3D4D5AA") | .privileges' "$TMP/d")" = \
 	    800000 ] || fail "domain create: SSD missing"
 	[ "$(jq -r '.life_cycle' "$TMP/d")" = 0F ] || fail "card unlock: not SECURED"
-	start "$C" 35737; T="--tcp 127.0.0.1:35737"
+	start "$C"
 	expect 0 postcard card terminate --really-terminate $T
 	stop
 	[ "$(dump "$C" | jq -r '.life_cycle')" = FF ] || fail "terminate"
 }
 
 scenario_scp02() {
-	local C="$TMP/scp02.pcsim" T="--tcp 127.0.0.1:35738"
+	local C="$TMP/scp02.pcsim" T=
 	postcard-sim init "$C" --scp 02 --i 15 2>/dev/null || fail "init scp02"
-	start "$C" 35738
+	start "$C"
 	expect 0 postcard --json list $T
 	[ "$(jq -r '.channel.scp + .channel.i' "$TMP/out")" = 0215 ] || fail "scp02: i from CRD"
 	expect 0 postcard install "$CAP" $T
@@ -169,15 +179,15 @@ scenario_scp02() {
 # personalisation of the datastore native applet: INSTALL [for personalization] through the
 # ISD then STORE DATA records from a perso file (plain and encrypted), and store-data to the
 # ISD itself; the applet's data version and hash are read from the dump
-scenario_perso() {	# scenario_perso SCP PORT
-	local C="$TMP/perso$1.pcsim" T="--tcp 127.0.0.1:$2" DS=F0706F7374636172640101 h1
+scenario_perso() {	# scenario_perso SCP
+	local C="$TMP/perso$1.pcsim" T= DS=F0706F7374636172640101 h1
 	if [ "$1" = 02 ]; then
 		postcard-sim init "$C" --scp 02 --i 55 2>/dev/null || fail "perso: init $1"
 	else
 		postcard-sim init "$C" 2>/dev/null || fail "perso: init $1"
 	fi
 	postcard-sim cap datastore -o "$TMP/ds.cap" || fail "perso: cap datastore"
-	start "$C" "$2"
+	start "$C"
 	expect 0 postcard install "$TMP/ds.cap" $T
 	expect 0 postcard install "$CAP" $T
 	printf '# first write\ntlv C1 04 00000001 5F20 03 414243\n' > "$TMP/p1.perso"
@@ -188,14 +198,14 @@ scenario_perso() {	# scenario_perso SCP PORT
 	[ "$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_version" "$TMP/d")" = 1 ] ||
 		fail "perso $1: data version not 1"
 	h1=$(jq -r ".applications[] | select(.aid==\"$DS\") | .data_sha256" "$TMP/d")
-	start "$C" "$2"
+	start "$C"
 	# encrypted, compare-and-set on version 1; the trace must not show the plain text
 	printf 'tlv enc C1 04 00000002 C0 04 00000001 5F21 04 DEADBEEF\n' > "$TMP/p2.perso"
 	expect 0 postcard personalize $DS --perso-file "$TMP/p2.perso" --trace $T
 	grep -q 'E2F000 <.* bytes redacted>' "$TMP/err" || fail "perso $1: encrypted record not redacted"
 	grep -qi 'DEADBEEF' "$TMP/err" && fail "perso $1: trace shows the encrypted data"
 	# a stale write (version 1 again) is refused by the applet: 6985, nothing changes
-	stop; local before; before=$(state "$C"); start "$C" "$2"
+	stop; local before; before=$(state "$C"); start "$C"
 	expect 4 postcard personalize $DS --perso-file "$TMP/p1.perso" $T
 	one_line "perso $1 stale"; grep -q '6985' "$TMP/err" || fail "perso $1: stale not 6985"
 	# malformed perso file: exit 3 with the line, nothing sent
@@ -214,7 +224,7 @@ scenario_perso() {	# scenario_perso SCP PORT
 		fail "perso $1: data unchanged"
 	jq -r ".applications[] | select(.aid==\"$DS\") | .data" "$TMP/d" | grep -q '5F2104DEADBEEF' ||
 		fail "perso $1: item 5F21 missing"
-	start "$C" "$2"
+	start "$C"
 	# store-data: raw blocks to the ISD itself (BER-TLV 4F renames it), then --data encrypted
 	expect 0 postcard --json store-data --data 4F08A000000151000001 --format tlv $T
 	expect 0 postcard store-data --data 0102030405 --encrypt --trace $T
@@ -225,10 +235,144 @@ scenario_perso() {	# scenario_perso SCP PORT
 	[ "$(dump "$C" | jq -r '.isd.aid')" = A000000151000001 ] || fail "store-data $1: ISD not renamed"
 }
 
+# keys (public, single), DAP, --combined, --bs, key sources and --mode on an SCP03 i=70 card
+scenario_extras() {
+	local C="$TMP/x.pcsim" T= SSD=D0D1D2D3D4D5AA before lfl n
+	postcard-sim init "$C" 2>/dev/null || fail "extras: init"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/ec.pem" 2>/dev/null
+	openssl ec -in "$TMP/ec.pem" -pubout -out "$TMP/ecpub.pem" 2>/dev/null
+	openssl genrsa -out "$TMP/rsa1k.pem" 1024 2>/dev/null
+	openssl rsa -in "$TMP/rsa1k.pem" -pubout -out "$TMP/rsa1kpub.pem" 2>/dev/null
+	openssl genrsa -out "$TMP/rsa2k.pem" 2048 2>/dev/null
+	openssl rsa -in "$TMP/rsa2k.pem" -pubout -out "$TMP/rsa2kpub.pem" 2>/dev/null
+	start "$C"
+
+	# key sources: file and environment give no argv warning, --key does
+	printf '40414243 44454647\n48494A4B4C4D4E4F\n' > "$TMP/k.hex"
+	expect 0 postcard list --key-file "$TMP/k.hex" $T
+	grep -q 'visible to other users' "$TMP/err" && fail "--key-file: argv warning"
+	export PCK=404142434445464748494A4B4C4D4E4F
+	expect 0 postcard list --key-env PCK $T
+	grep -q 'visible to other users' "$TMP/err" && fail "--key-env: argv warning"
+	expect 0 postcard list --key $PCK $T
+	grep -q 'visible to other users' "$TMP/err" || fail "--key: no argv warning"
+	expect 7 postcard list --key-file "$TMP/nonexistent" $T
+	one_line "--key-file missing"
+	printf 'not hex\n' > "$TMP/bad.hex"
+	expect 3 postcard list --key-file "$TMP/bad.hex" $T
+	one_line "--key-file not hex"
+	expect 3 postcard list --key-env PCARD_NO_SUCH_VAR $T
+	one_line "--key-env unset"
+
+	# security levels on SCP03 i=70
+	for m in clr:00 mac:01 enc:03 rmac:11 renc:33; do
+		expect 0 postcard --json list --mode "${m%%:*}" $T
+		[ "$(jq -r '.channel.level' "$TMP/out")" = "${m##*:}" ] || fail "--mode ${m%%:*}"
+	done
+	expect 0 postcard --json list --mode enc --mode rmac $T
+	[ "$(jq -r '.channel.level' "$TMP/out")" = 13 ] || fail "--mode enc --mode rmac"
+
+	# public keys (DAP/token verification) and a single secret key
+	expect 0 postcard put-key --new-kvn 73 --id 1 --pubkey "$TMP/ecpub.pem" $T
+	expect 0 postcard put-key --new-kvn 74 --id 1 --pubkey "$TMP/rsa1kpub.pem" $T
+	expect 0 postcard put-key --new-kvn 71 --id 1 --single --new-key-env NEWKEY $T
+	stop; before=$(state "$C"); start "$C"
+	expect 8 postcard put-key --new-kvn 75 --id 1 --pubkey "$TMP/rsa2kpub.pem" $T
+	one_line "put-key RSA-2048"
+	expect 3 postcard put-key --new-kvn 75 --id 1 --pubkey "$TMP/k.hex" $T
+	one_line "put-key --pubkey not PEM"
+	expect 4 postcard delete-key 7E $T
+	one_line "delete-key absent"; grep -q '6A88' "$TMP/err" || fail "delete-key absent: 6A88"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "put-key refusals changed the state"
+	dump "$C" > "$TMP/d"
+	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="73") | .keys[0].type + .keys[0].curve' \
+	    "$TMP/d")" = EC_PUBLICP-256 ] || fail "put-key EC: not in dump"
+	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="74") | .keys[0].type' "$TMP/d")" = \
+	    RSA_PUBLIC ] || fail "put-key RSA-1024: not in dump"
+	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="71") | .keys[0].kcv' "$TMP/d")" = \
+	    "$(kcv_aes $NEWKEY)" ] || fail "put-key --single: KCV"
+	start "$C"
+	expect 0 postcard delete-key 73 --id 1 $T
+	expect 0 postcard delete-key 74 $T
+	stop
+	dump "$C" > "$TMP/d"
+	jq -e '.isd.sd.key_sets[] | select(.kvn=="73" or .kvn=="74")' "$TMP/d" >/dev/null &&
+		fail "delete-key: 73 or 74 still there"
+	jq -e '.isd.sd.key_sets[] | select(.kvn=="71")' "$TMP/d" >/dev/null ||
+		fail "delete-key: 71 went too"
+	start "$C"
+
+	# --bs: LOAD blocks of at most 64 bytes on the wire (level 03: 47 plain bytes each)
+	expect 0 postcard --json load "$CAP" --bs 64 --trace $T
+	lfl=$(jq -r '.load_file_length' "$TMP/out")
+	n=$(grep -c '^>> 84E8' "$TMP/err")
+	[ "$n" = $(( (lfl + 46) / 47 )) ] || fail "--bs 64: $n LOAD APDUs for $lfl bytes"
+	grep '^>> 84E8' "$TMP/err" | cut -c12-13 | while read -r lc; do
+		[ $((16#$lc)) -le 64 ] || echo "Lc $lc"
+	done | grep -q . && fail "--bs 64: a LOAD over 64 bytes"
+	expect 0 postcard delete $PKG -f $T
+
+	# --combined: this card manager does not support combined load-install (6A86)
+	expect 4 postcard install "$CAP" --combined $T
+	one_line "--combined"; grep -q '6A86 on INSTALL' "$TMP/err" || fail "--combined: no 6A86"
+
+	# DAP: an SSD with DAP Verification holding an EC key; the block is sent before C4
+	expect 0 postcard domain create $SSD --privs DAPVerification $T
+	expect 0 postcard put-key --sd $SSD --new-kvn 73 --id 1 --pubkey "$TMP/ecpub.pem" $T
+	stop; before=$(state "$C"); start "$C"
+	expect 4 postcard load "$CAP" --to $SSD $T
+	one_line "load without DAP"
+	expect 4 postcard load "$CAP" --to $SSD --dap-key "$TMP/ec.pem" --mode mac --trace $T
+	[ "$(grep -c '^postcard: ' "$TMP/err")" = 1 ] || fail "load --dap-key: not one error line"
+	grep -q "^>> 84E80000..E2..4F07${SSD}C340" "$TMP/err" || fail "--dap-key: no E2 block first"
+	expect 0 postcard cap dap "$CAP" --sd $SSD --key "$TMP/ec.pem"
+	cp "$TMP/out" "$TMP/dap.hex"
+	expect 4 postcard load "$CAP" --to $SSD --dap-file "$TMP/dap.hex" --mode mac --trace $T
+	grep -q "^>> 84E80000..$(head -c 40 "$TMP/dap.hex")" "$TMP/err" ||
+		fail "--dap-file: block not sent first"
+	grep -q '6982 on LOAD' "$TMP/err" || fail "--dap-file: not 6982"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "DAP refusals changed the state"
+	[ "$(dump "$C" | jq -r ".applications[] | select(.aid==\"$SSD\") | .privileges")" = \
+	    C00000 ] || fail "domain create --privs DAPVerification"
+}
+
+# S16 on an SCP03 i=71 card; R-MAC levels on SCP02 i=75
+scenario_levels() {
+	local C="$TMP/s16.pcsim" T=
+	postcard-sim init "$C" --i 71 2>/dev/null || fail "s16: init"
+	start "$C"
+	expect 0 postcard --json list --s16 --trace $T
+	[ "$(jq -r '.channel.s16' "$TMP/out")" = true ] || fail "--s16: not S16"
+	[ "$(grep -c '^>> 8050000010' "$TMP/err")" = 1 ] || fail "--s16: no 16-byte challenge"
+	grep -q '^>> 8050000008' "$TMP/err" && fail "--s16: an 8-byte challenge was sent"
+	expect 0 postcard --json list --trace $T
+	grep -q '^<< 6700' "$TMP/err" || fail "S16 card without --s16: no 6700 first"
+	[ "$(jq -r '.channel.s16' "$TMP/out")" = true ] || fail "S16 after 6700"
+	stop
+	C="$TMP/scp02i75.pcsim"; T=
+	postcard-sim init "$C" --scp 02 --i 75 2>/dev/null || fail "i=75: init"
+	start "$C"
+	for m in mac:01 rmac:11 enc:03; do
+		expect 0 postcard --json list --mode "${m%%:*}" $T
+		[ "$(jq -r '.channel.level' "$TMP/out")" = "${m##*:}" ] || fail "i=75 --mode ${m%%:*}"
+	done
+	expect 0 postcard --json install "$CAP" --mode enc --mode rmac $T
+	[ "$(jq -r '.channel.level' "$TMP/out")" = 13 ] || fail "i=75 install at 13"
+	expect 8 postcard list --mode renc $T
+	one_line "SCP02 renc"
+	stop
+	dump "$C" | jq -e ".applications[] | select(.aid==\"$APP\")" >/dev/null ||
+		fail "i=75: install at level 13 did not install"
+}
+
 scenario_scp03
 scenario_scp02
-scenario_perso 03 35739
-scenario_perso 02 35740
+scenario_extras
+scenario_levels
+scenario_perso 03
+scenario_perso 02
 stop
 [ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "cli_card: all passed"

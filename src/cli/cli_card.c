@@ -275,14 +275,43 @@ connect_tcp(cli_ctx *ctx, cli_card *cc)
 	return 0;
 }
 
+/* -r N: the N-th reader of 'postcard readers' (a name made of digits only is taken as an
+ * index). *name is set to a copy in buf. */
+static pcard_err
+reader_by_index(const char *arg, char *buf, size_t cap, const char **name)
+{
+	pcard_reader_info r[16];
+	size_t n = 0;
+	unsigned long idx;
+	char *end = NULL;
+	pcard_err err;
+
+	*name = arg;
+	if (arg == NULL || arg[0] == '\0' || strspn(arg, "0123456789") != strlen(arg))
+		return PCARD_OK;
+	idx = strtoul(arg, &end, 10);
+	if ((err = pcard_pcsc_list_readers(r, 16, &n)) != PCARD_OK)
+		return err;
+	if (n > 16)
+		n = 16;
+	if (idx >= n)
+		return PCARD_E_NO_READER;
+	snprintf(buf, cap, "%s", r[idx].name);
+	*name = buf;
+	return PCARD_OK;
+}
+
 static int
 connect_pcsc(cli_ctx *ctx, cli_card *cc)
 {
 	pcard_pcsc_opts o;
+	char byidx[256];
 	pcard_err err;
 
 	memset(&o, 0, sizeof o);
-	o.reader = cc->reader != NULL ? cc->reader : getenv("PCARD_READER");
+	if ((err = reader_by_index(cc->reader != NULL ? cc->reader : getenv("PCARD_READER"),
+	    byidx, sizeof byidx, &o.reader)) != PCARD_OK)
+		return cli_card_fail(ctx, cc, err, "finding the reader");
 	o.transaction = 1;
 	o.disposition = PCARD_PCSC_RESET;
 	if ((err = pcard_pcsc_open(&o, &cc->t)) != PCARD_OK)

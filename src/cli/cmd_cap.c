@@ -360,9 +360,10 @@ cap_build(cli_ctx *ctx, int argc, char **argv)
 	return PCARD_EXIT_OK;
 }
 
-/* Key for `cap dap`: a PEM file, or symmetric bytes held by an in-memory provider. */
-static pcard_err
-dap_key(const char *pem, const char *aes, const char *des, pcard_dapkey *k, pcard_pkey **pk,
+/* Key for `cap dap` and `load --dap-key`: a PEM file, or symmetric bytes held by an
+ * in-memory provider. */
+pcard_err
+cli_dap_key(const char *pem, const char *aes, const char *des, pcard_dapkey *k, pcard_pkey **pk,
     pcard_keys **keys, unsigned *bits)
 {
 	uint8_t raw[32];
@@ -457,7 +458,7 @@ cap_dap(cli_ctx *ctx, int argc, char **argv)
 	if (argc - optind != 1 || sd_len == 0 || (pem != NULL) + (aes != NULL) + (des != NULL) != 1)
 		return cli_usage(ctx, "cap dap: needs FILE.cap, --sd and one of --key, --aes-key, "
 		    "--des-key (see 'postcard cap dap --help')");
-	if ((err = dap_key(pem, aes, des, &k, &pk, &keys, &bits)) != PCARD_OK) {
+	if ((err = cli_dap_key(pem, aes, des, &k, &pk, &keys, &bits)) != PCARD_OK) {
 		rc = cli_fail(ctx, err, "cap dap: key");
 		goto out;
 	}

@@ -10,18 +10,21 @@
 #include "cli_card.h"
 #include "postcard/bytes.h"
 #include "postcard/cap.h"
+#include "postcard/crypto.h"
+#include "postcard/dap.h"
 #include "postcard/gp.h"
 
 /* Options of the content commands (one set; each command accepts what its help lists). */
 typedef struct content_opts {
 	const char *package, *applet, *create, *privs, *params, *to, *hash, *dap_file;
+	const char *dap_key, *dap_sd;
 	int force, install_only, combined, related;
 	uint8_t scp, i;
 } content_opts;
 
 enum {
 	O_PACKAGE = 2000, O_APPLET, O_CREATE, O_PRIVS, O_PARAMS, O_TO, O_HASH, O_DAP,
-	O_INSTALL_ONLY, O_COMBINED, O_SSD_SCP, O_SSD_I,
+	O_INSTALL_ONLY, O_COMBINED, O_SSD_SCP, O_SSD_I, O_DAP_KEY, O_DAP_SD,
 };
 
 static const struct option content_long[] = {
@@ -34,6 +37,8 @@ static const struct option content_long[] = {
 	{ "to", required_argument, NULL, O_TO },
 	{ "hash", required_argument, NULL, O_HASH },
 	{ "dap-file", required_argument, NULL, O_DAP },
+	{ "dap-key", required_argument, NULL, O_DAP_KEY },
+	{ "dap-sd", required_argument, NULL, O_DAP_SD },
 	{ "install-only", no_argument, NULL, O_INSTALL_ONLY },
 	{ "combined", no_argument, NULL, O_COMBINED },
 	{ "ssd-scp", required_argument, NULL, O_SSD_SCP },
@@ -56,6 +61,8 @@ content_opt(cli_ctx *ctx, void *p, int c, const char *arg)
 	case O_TO: o->to = arg; return 0;
 	case O_HASH: o->hash = arg; return 0;
 	case O_DAP: o->dap_file = arg; return 0;
+	case O_DAP_KEY: o->dap_key = arg; return 0;
+	case O_DAP_SD: o->dap_sd = arg; return 0;
 	case O_INSTALL_ONLY: o->install_only = 1; return 0;
 	case O_COMBINED: o->combined = 1; return 0;
 	case 'f': o->force = 1; return 0;
@@ -128,6 +135,11 @@ typedef struct capjob {
 	uint8_t hash[PCARD_MAX_HASH_BYTES];
 	size_t hash_len;
 	pcard_gp_aid pkg;
+	/* --dap-key: the signing key, used once the SD is known (capjob_sign) */
+	pcard_dapkey dk;
+	pcard_pkey *dk_pk;
+	pcard_keys *dk_keys;
+	int has_dk;
 } capjob;
 
 static void
@@ -136,6 +148,33 @@ capjob_free(capjob *j)
 	pcard_cap_free(j->cap);
 	free(j->lf);
 	free(j->dap);
+	pcard_pkey_free(j->dk_pk);
+	pcard_keys_free(j->dk_keys);
+	j->cap = NULL;
+	j->lf = j->dap = NULL;
+	j->dk_pk = NULL;
+	j->dk_keys = NULL;
+}
+
+/* A DAP file holds DAP blocks (E2 ...) in binary, or as hex text ('postcard cap dap'). */
+static pcard_err
+dap_text_to_binary(uint8_t *p, size_t *n)
+{
+	size_t j = 0, k;
+
+	for (k = 0; k < *n; k++) {
+		if (p[k] == ' ' || p[k] == '\n' || p[k] == '\r' || p[k] == '\t')
+			continue;
+		if (pcard_hex_digit(p[k]) < 0)
+			return PCARD_OK;	/* not hex text: binary as is */
+		p[j++] = p[k];
+	}
+	if (j == 0 || j % 2 != 0)
+		return PCARD_E_BAD_ENCODING;
+	for (k = 0; k < j / 2; k++)
+		p[k] = (uint8_t)(pcard_hex_digit(p[2 * k]) << 4 | pcard_hex_digit(p[2 * k + 1]));
+	*n = j / 2;
+	return PCARD_OK;
 }
 
 static int
@@ -159,14 +198,56 @@ capjob_open(cli_ctx *ctx, const content_opts *o, const char *path, capjob *j)
 	if (o->hash != NULL && (pcard_hash_from_name(o->hash, &h) != PCARD_OK ||
 	    h == PCARD_HASH_NONE))
 		return cli_usage(ctx, "--hash takes sha1, sha256, sha384 or sha512");
+	if (o->dap_key != NULL) {
+		pcard_hash min = PCARD_HASH_NONE;
+		unsigned bits = 0;
+
+		if (o->dap_file != NULL)
+			return cli_usage(ctx, "give --dap-key or --dap-file, not both");
+		if ((err = cli_dap_key(o->dap_key, NULL, NULL, &j->dk, &j->dk_pk, &j->dk_keys,
+		    &bits)) != PCARD_OK)
+			return cli_fail(ctx, err, "--dap-key %s", o->dap_key);
+		if (pcard_lfdb_min_hash(j->dk.alg, bits, &min) != PCARD_OK)
+			return cli_fail(ctx, PCARD_E_KEY, "--dap-key %s: %u-bit %s key", o->dap_key,
+			    bits, pcard_dap_alg_name(j->dk.alg));
+		if (h == PCARD_HASH_NONE)
+			h = min;
+		if (pcard_lfdb_hash_check(h, min) != PCARD_OK)
+			return cli_usage(ctx, "--hash %s is weaker than the %s this DAP key needs",
+			    pcard_hash_name(h), pcard_hash_name(min));
+		j->has_dk = 1;
+	}
 	if (o->dap_file != NULL && h == PCARD_HASH_NONE)
 		h = PCARD_HASH_SHA256;	/* a DAP needs the LFDB hash in INSTALL [for load] */
 	if (h != PCARD_HASH_NONE && (err = pcard_cap_lfdb_hash(j->cap, 0, h, j->hash,
 	    sizeof j->hash, &j->hash_len)) != PCARD_OK)
 		return cli_fail(ctx, err, "%s: LFDB hash", path);
-	if (o->dap_file != NULL && (err = cli_read_file(o->dap_file, 4096, &j->dap,
-	    &j->dap_len)) != PCARD_OK)
+	if (o->dap_file != NULL && ((err = cli_read_file(o->dap_file, 4096, &j->dap,
+	    &j->dap_len)) != PCARD_OK || (err = dap_text_to_binary(j->dap, &j->dap_len)) !=
+	    PCARD_OK))
 		return cli_fail(ctx, err, "--dap-file %s", o->dap_file);
+	return 0;
+}
+
+/* Sign the LFDB hash for --dap-sd, else --to, else the selected SD (after connecting). */
+static int
+capjob_sign(cli_ctx *ctx, const content_opts *o, capjob *j, const cli_card *cc)
+{
+	pcard_gp_aid sd = cc->sel.aid;
+	size_t n = 0;
+	pcard_err err;
+
+	if (!j->has_dk)
+		return 0;
+	if ((o->dap_sd != NULL && cli_parse_gp_aid(o->dap_sd, &sd) != PCARD_OK) ||
+	    (o->dap_sd == NULL && o->to != NULL && cli_parse_gp_aid(o->to, &sd) != PCARD_OK))
+		return cli_usage(ctx, "--dap-sd/--to take an AID of 5 to 16 bytes in hex");
+	if ((j->dap = malloc(PCARD_DAP_MAX_SIG + 64)) == NULL)
+		return cli_fail(ctx, PCARD_E_NOMEM, "DAP block");
+	if ((err = pcard_dap_block_make(&j->dk, sd.b, sd.len, j->hash, j->hash_len, j->dap,
+	    PCARD_DAP_MAX_SIG + 64, &n)) != PCARD_OK)
+		return cli_fail(ctx, err, "signing the DAP block with %s", o->dap_key);
+	j->dap_len = n;
 	return 0;
 }
 
@@ -212,7 +293,8 @@ load_json(const capjob *j)
 /* ---- load ---- */
 
 static const char load_help[] =
-    "usage: postcard load FILE.cap [--to SD] [--hash ALG] [--dap-file F] [-f] [options]\n"
+    "usage: postcard load FILE.cap [--to SD] [--hash ALG] [--dap-file F | --dap-key PEM\n"
+    "                     [--dap-sd AID]] [-f] [options]\n"
     "\n"
     "Load a CAP file's package: INSTALL [for load] then LOAD blocks of the largest data\n"
     "field the channel allows. A progress bar is shown when stderr is a terminal.\n"
@@ -220,7 +302,10 @@ static const char load_help[] =
     "Options:\n"
     "  --to SD         load into this security domain (default: the current one)\n"
     "  --hash ALG      send the LFDB hash (sha1, sha256, sha384, sha512) in INSTALL\n"
-    "  --dap-file F    DAP blocks (binary E2..., e.g. from 'postcard cap dap') sent before C4\n"
+    "  --dap-file F    DAP blocks sent before C4: binary E2..., or the hex that 'postcard cap\n"
+    "                  dap' prints\n"
+    "  --dap-key PEM   sign the LFDB hash now (RSA or EC private key; hash: the key's minimum\n"
+    "                  unless --hash) for --dap-sd AID, else --to SD, else the current SD\n"
     "  -f, --force     delete the package (and its instances) first if present\n"
     "\n"
     "JSON fields: sd, card_locked, channel{...}, operation, ok, package, load_file_length,\n"
@@ -228,7 +313,10 @@ static const char load_help[] =
     "\n"
     "Examples:\n"
     "  postcard load applet.cap\n"
-    "  postcard load applet.cap --to A000000151535041 --hash sha256 --json\n";
+    "  postcard load applet.cap --to A000000151535041 --hash sha256 --json\n"
+    "  postcard load applet.cap --to D0D1D2D3D4D5AA --dap-key dap.pem\n"
+    "  postcard cap dap applet.cap --sd D0D1D2D3D4D5AA --key dap.pem > dap.hex\n"
+    "  postcard load applet.cap --to D0D1D2D3D4D5AA --dap-file dap.hex --hash sha256\n";
 
 int
 cmd_load(cli_ctx *ctx, int argc, char **argv)
@@ -248,7 +336,8 @@ cmd_load(cli_ctx *ctx, int argc, char **argv)
 		rc = bad_aid(ctx, "--to", o.to);
 		goto out;
 	}
-	if ((rc = capjob_open(ctx, &o, argv[optind], &j)) != 0)
+	if ((rc = capjob_open(ctx, &o, argv[optind], &j)) != 0 ||
+	    (rc = capjob_sign(ctx, &o, &j, &cc)) != 0)
 		goto out;
 	if (o.force && (err = pcard_gpc_delete(&cc.g, &j.pkg, 1, NULL, 0)) != PCARD_OK &&
 	    !(err == PCARD_E_CARD_STATUS && pcard_gpc_last_sw(&cc.g) == 0x6A88)) {
@@ -287,7 +376,7 @@ static const char install_help[] =
     "                  C9 00)\n"
     "  --install-only  INSTALL [for install] without make selectable\n"
     "  --combined      mark INSTALL [for load] P2 01 and [for install] P2 03 (combined)\n"
-    "  --to SD, --hash ALG, --dap-file F, -f   as 'postcard load'\n"
+    "  --to SD, --hash ALG, --dap-file F, --dap-key PEM, --dap-sd AID, -f   as 'postcard load'\n"
     "\n"
     "JSON fields: sd, card_locked, channel{...}, operation, ok, package, applet, instance,\n"
     "privileges, load_file_length (when loaded), apdus, bytes_sent.\n"
@@ -362,7 +451,8 @@ cmd_install(cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((with_cap && (rc = capjob_open(ctx, &o, argv[optind], &j)) != 0) ||
 	    (rc = install_args(ctx, &o, with_cap ? &j : NULL, &ij)) != 0 ||
-	    (rc = cli_card_connect(ctx, &cc)) != 0 || (rc = cli_card_auth(ctx, &cc)) != 0)
+	    (rc = cli_card_connect(ctx, &cc)) != 0 || (rc = cli_card_auth(ctx, &cc)) != 0 ||
+	    (with_cap && (rc = capjob_sign(ctx, &o, &j, &cc)) != 0))
 		goto out;
 	memset(&io, 0, sizeof io);
 	io.role = o.install_only ? PCARD_GPC_INSTALL_ONLY : PCARD_GPC_INSTALL_AND_SELECTABLE;
