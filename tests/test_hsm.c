@@ -32,6 +32,14 @@
 #define PIN "1234"		/* demo-only PIN of a throw-away token */
 #define SO_PIN "12345678"
 
+/* OpenSC's pkcs11-spy never frees its copy of the function lists: not ours to fix. */
+const char *__lsan_default_suppressions(void);
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:pkcs11-spy.so\n";
+}
+
 static char dir[256];		/* the private token directory */
 static pcard_hsm *H;		/* opened directly on SoftHSM */
 
@@ -1025,10 +1033,13 @@ static void
 test_spy_templates(void **state)
 {
 	char log[400];
-	pcard_hsm *direct = H;
 	pcard_hsm_params p;
 	spy_report r;
 
+	/* SoftHSM finalised first, so the spy initialises (and later finalises) it itself:
+	 * the spy frees its state only in its own C_Finalize */
+	pcard_hsm_close(H);
+	H = NULL;
 	snprintf(log, sizeof log, "%s/spy.log", dir);
 	setenv("PKCS11SPY", SOFTHSM, 1);
 	setenv("PKCS11SPY_OUTPUT", log, 1);
@@ -1046,7 +1057,9 @@ test_spy_templates(void **state)
 	test_masters_protected(state);
 	test_ops_match_mem(state);
 	pcard_hsm_close(H);
-	H = direct;
+	p.module = NULL;
+	p.token_label = TOKEN;
+	assert_int_equal(pcard_hsm_open(&p, &H), PCARD_OK);
 	spy_parse(log, &r);
 	print_message("spy: %zu templates, %zu wrap twins, %zu readable twins, %zu CKA_VALUE "
 	    "reads (of twins), %zu refused\n", r.templates, r.twin_wrap, r.twin_read,

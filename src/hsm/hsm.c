@@ -186,6 +186,22 @@ find_slot(pcard_hsm *h, const char *label, CK_SLOT_ID *out)
 	return PCARD_E_NOT_FOUND;
 }
 
+/* PCARD_OK when id is a slot with a token. */
+static pcard_err
+check_slot(pcard_hsm *h, CK_SLOT_ID id)
+{
+	CK_SLOT_ID ids[64];
+	CK_ULONG n = 64, i;
+	CK_RV rv;
+
+	if ((rv = P11(h, other, C_GetSlotList(CK_TRUE, ids, &n))) != CKR_OK)
+		return pcard_hsm_rv(rv);
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return PCARD_OK;
+	return PCARD_E_NOT_FOUND;
+}
+
 pcard_err
 pcard_hsm_open(const pcard_hsm_params *p, pcard_hsm **out)
 {
@@ -215,8 +231,9 @@ pcard_hsm_open(const pcard_hsm_params *p, pcard_hsm **out)
 	if (pthread_mutex_init(&h->mu, NULL) != 0)
 		goto out;
 	mu = 1;
+	/* never unmapped: modules keep threads and atexit handlers, and may be reopened */
 	h->dl = dlopen(p->module != NULL ? p->module : PCARD_HSM_DEFAULT_MODULE,
-	    RTLD_NOW | RTLD_LOCAL);
+	    RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (h->dl == NULL) {
 		err = PCARD_E_IO;
 		goto out;
@@ -233,6 +250,9 @@ pcard_hsm_open(const pcard_hsm_params *p, pcard_hsm **out)
 		if ((err = find_slot(h, p->token_label, &slot)) != PCARD_OK)
 			goto out;
 	} else {
+		/* checked here: some modules throw (C++) inside C_OpenSession on unknown ids */
+		if ((err = check_slot(h, p->slot_id)) != PCARD_OK)
+			goto out;
 		slot = p->slot_id;
 	}
 	rv = P11(h, other, C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
