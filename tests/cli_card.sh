@@ -25,6 +25,7 @@ APP=D0D1D2D3D4D50101
 start() {
 	local port=
 	stop
+	rm -f "$TMP/sim.log"
 	postcard-sim run "$1" --tcp 0 > "$TMP/sim.log" 2>&1 &
 	SIM_PID=$!
 	for _ in $(seq 50); do
@@ -367,8 +368,67 @@ scenario_levels() {
 		fail "i=75: install at level 13 did not install"
 }
 
+# The acceptance refusals on a card holding applet data: a wrong key, a wrong
+# diversification, a missing import, a full card, a locked card and a mistyped command each
+# give one line, the exit code of docs/exit-codes.md, and leave registry, keys, life cycles
+# and applet data (data, data_version, data_sha256) as they were; counters may move.
+scenario_errors() {	# scenario_errors SCP
+	local C="$TMP/err$1.pcsim" T= before wrong kdf
+	if [ "$1" = 02 ]; then
+		postcard-sim init "$C" --scp 02 --i 55 --memory 6000 2>/dev/null || fail "errors: init"
+		wrong=000102030405060708090A0B0C0D0E0F; kdf=emv
+	else
+		postcard-sim init "$C" --memory 6000 2>/dev/null || fail "errors: init"
+		wrong=000102030405060708090A0B0C0D0E0F; kdf=kdf3
+	fi
+	postcard-sim cap datastore -o "$TMP/ds.cap"
+	postcard cap build --package D0D1D2D3D4D577 --applet D0D1D2D3D4D57701 \
+	    --import A0000000629999:1.0 -o "$TMP/missing.cap" 2>/dev/null || fail "cap build missing"
+	postcard cap build --package D0D1D2D3D4D588 --applet D0D1D2D3D4D58801 \
+	    --import A0000000620101:1.3 --size 8000 -o "$TMP/big.cap" 2>/dev/null || fail "cap build big"
+	start "$C"
+	expect 0 postcard install "$TMP/ds.cap" $T
+	expect 0 postcard install "$CAP" $T
+	printf 'tlv enc C1 04 00000001 5F20 02 0102\n' > "$TMP/e.perso"
+	expect 0 postcard personalize F0706F7374636172640101 --perso-file "$TMP/e.perso" $T
+	stop; before=$(state "$C"); start "$C"
+	jq -e '.applications[] | select(.data_version == 1)' <<<"$before" >/dev/null ||
+		fail "errors $1: no applet data to protect"
+
+	expect 5 env WRONGKEY=$wrong postcard list --key-env WRONGKEY $T
+	one_line "errors $1 wrong key"; grep -q 'wrong key?' "$TMP/err" || fail "errors $1: wrong key text"
+	expect 5 postcard list --kdf $kdf $T
+	one_line "errors $1 wrong kdf"; grep -q 'does with --kdf none' "$TMP/err" ||
+		fail "errors $1: wrong kdf text"
+	expect 4 postcard install "$TMP/missing.cap" $T
+	one_line "errors $1 missing import"; grep -q '6438 on LOAD' "$TMP/err" ||
+		fail "errors $1: missing import not 6438"
+	expect 4 postcard install "$TMP/big.cap" $T
+	one_line "errors $1 full card"; grep -q '6A84 on LOAD: not enough memory' "$TMP/err" ||
+		fail "errors $1: full card not 6A84"
+	expect 2 postcard instal "$CAP" $T
+	one_line "errors $1 mistyped command"; grep -q "'instal' is not a postcard command" \
+	    "$TMP/err" || fail "errors $1: mistyped command text"
+	expect 2 postcard install "$CAP" --forse $T
+	one_line "errors $1 mistyped option"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "errors $1: a refusal changed the card"
+	start "$C"
+	expect 0 postcard card lock $T
+	stop; before=$(state "$C"); start "$C"
+	expect 4 postcard install "$CAP" -f $T
+	one_line "errors $1 locked card"; grep -q 'CARD_LOCKED' "$TMP/err" ||
+		fail "errors $1: locked card not named"
+	expect 4 postcard personalize F0706F7374636172640101 --perso-file "$TMP/e.perso" $T
+	one_line "errors $1 locked card perso"
+	stop
+	[ "$(state "$C")" = "$before" ] || fail "errors $1: a refusal changed the locked card"
+}
+
 scenario_scp03
 scenario_scp02
+scenario_errors 03
+scenario_errors 02
 scenario_extras
 scenario_levels
 scenario_perso 03

@@ -230,8 +230,10 @@ cli_card_fail(cli_ctx *ctx, cli_card *cc, pcard_err err, const char *what)
 	char msg[512];
 
 	if (err == PCARD_E_CARD_STATUS) {
-		snprintf(msg, sizeof msg, "the card refused: %s",
-		    pcard_sw_explain(pcard_gpc_last_sw(&cc->g), pcard_gpc_last_ins(&cc->g)));
+		snprintf(msg, sizeof msg, "the card refused: %s%s",
+		    pcard_sw_explain(pcard_gpc_last_sw(&cc->g), pcard_gpc_last_ins(&cc->g)),
+		    cc->sel.card_locked ? " (the card is CARD_LOCKED: SELECT answered 6283; "
+		    "'postcard card unlock' first)" : "");
 	} else if (err == PCARD_E_AUTH && cc->auth.kdf_fits[0] != '\0' &&
 	    cc->auth.kdf_fits[0] != '-') {
 		snprintf(msg, sizeof msg, "the card cryptogram does not match with --kdf %s but "
