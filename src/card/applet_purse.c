@@ -35,7 +35,8 @@
  *   80 30 00 00 0C amount(4) mac(8) [Le]
  *                             DEBIT; mac = first 8 bytes of AES-CMAC(key, 44 || debit counter (4)
  *                             || amount (4) || instance AID). Response: balance (4) || debit
- *                             counter (4). 6983 blocked; 6985 no key yet or balance too low;
+ *                             counter (4). 6983 blocked; 6985 no key yet, balance too low or
+ *                             the debit counter at FFFFFFFF (it never wraps);
  *                             6A80 amount 0 or over the single-debit limit; 63Cx wrong MAC.
  * STORE DATA (through the SD; natives.h for the P1 coding), TLV objects applied in order:
  *   C3 10 key                 the debit key; only in an encrypted message (else 6982)
@@ -178,7 +179,8 @@ debit(pcard_applet_env *env, const pcard_apdu *cmd, purse_state *st, uint8_t *ou
 
 	if (st->flags & PURSE_FLAG_BLOCKED)
 		return PCARD_NSW_BLOCKED;
-	if (st->key_len == 0)
+	/* the counter is in every MAC: wrapping to 0 would make old MACs verify again */
+	if (st->key_len == 0 || st->counter == UINT32_MAX)
 		return PCARD_NSW_CONDITIONS;
 	if (cmd->lc != 4 + PURSE_MAC_BYTES || out_cap < 8)
 		return PCARD_NSW_WRONG_LENGTH;
