@@ -47,32 +47,32 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Jobs */
 
-typedef enum pcard_job_type {
-	PCARD_JOB_INSTALL = 1,	/* LOAD a load file (unless skip_load) and install an instance */
-	PCARD_JOB_DELETE,	/* DELETE aid (with related objects when related) */
-	PCARD_JOB_DATA,		/* personalise / change datastore items: absolute versioned write */
-	PCARD_JOB_LOCK_APP,	/* SET STATUS 40 80 aid */
-	PCARD_JOB_UNLOCK_APP,	/* SET STATUS 40 00 aid */
-	PCARD_JOB_LOCK_CARD,	/* SET STATUS 80 7F */
-	PCARD_JOB_UNLOCK_CARD,	/* SET STATUS 80 0F */
-	PCARD_JOB_TERMINATE,	/* SET STATUS 80 FF */
-	PCARD_JOB_ROTATE_KEYS,	/* PUT KEY: ENC MAC DEK replacing old_kvn by new_kvn */
-	PCARD_JOB__COUNT
-} pcard_job_type;
+typedef enum pcard_bjob_type {
+	PCARD_BJOB_INSTALL = 1,	/* LOAD a load file (unless skip_load) and install an instance */
+	PCARD_BJOB_DELETE,	/* DELETE aid (with related objects when related) */
+	PCARD_BJOB_DATA,		/* personalise / change datastore items: absolute versioned write */
+	PCARD_BJOB_LOCK_APP,	/* SET STATUS 40 80 aid */
+	PCARD_BJOB_UNLOCK_APP,	/* SET STATUS 40 00 aid */
+	PCARD_BJOB_LOCK_CARD,	/* SET STATUS 80 7F */
+	PCARD_BJOB_UNLOCK_CARD,	/* SET STATUS 80 0F */
+	PCARD_BJOB_TERMINATE,	/* SET STATUS 80 FF */
+	PCARD_BJOB_ROTATE_KEYS,	/* PUT KEY: ENC MAC DEK replacing old_kvn by new_kvn */
+	PCARD_BJOB__COUNT
+} pcard_bjob_type;
 
-#define PCARD_JOB_PARAMS_MAX 128
-#define PCARD_JOB_ITEMS_MAX 224
+#define PCARD_BJOB_PARAMS_MAX 128
+#define PCARD_BJOB_ITEMS_MAX 224
 
-typedef struct pcard_job {
+typedef struct pcard_bjob {
 	uint64_t id;
-	int type;			/* pcard_job_type */
+	int type;			/* pcard_bjob_type */
 	/* install */
 	const uint8_t *load_file;	/* C4 len LFDB (pcard_cap_load_file); borrowed */
 	size_t load_file_len;
 	int skip_load;			/* the load file is on the card already */
 	pcard_gp_aid elf, module, instance;
 	uint32_t privs;
-	uint8_t params[PCARD_JOB_PARAMS_MAX];	/* install parameters (wrapped in C9 unless TLV) */
+	uint8_t params[PCARD_BJOB_PARAMS_MAX];	/* install parameters (wrapped in C9 unless TLV) */
 	size_t params_len;
 	/* delete, lock-app, unlock-app, data: the target */
 	pcard_gp_aid aid;
@@ -81,22 +81,22 @@ typedef struct pcard_job {
 	uint32_t version;
 	int has_expected;
 	uint32_t expected;
-	uint8_t items[PCARD_JOB_ITEMS_MAX];	/* BER-TLV items (tag len value ...) */
+	uint8_t items[PCARD_BJOB_ITEMS_MAX];	/* BER-TLV items (tag len value ...) */
 	size_t items_len;
 	int encrypt;			/* STORE DATA P1 b7b6 = 11 under the DEK */
 	/* rotate-keys: new key values are provider handles (the server's HSM) */
 	uint8_t old_kvn, new_kvn;
 	pcard_keyh new_keys[3];		/* ENC, MAC, DEK; borrowed */
-} pcard_job;
+} pcard_bjob;
 
 /* "install", "delete", "data", "lock-app", "unlock-app", "lock-card", "unlock-card",
  * "terminate", "rotate-keys"; NULL for another value. */
-const char *pcard_job_type_name(int type);
+const char *pcard_bjob_type_name(int type);
 /* @retval PCARD_E_NOT_FOUND unknown name */
-pcard_err pcard_job_type_from_name(const char *name, int *type);
+pcard_err pcard_bjob_type_from_name(const char *name, int *type);
 /* Safe order rank: unlock-card 0, delete 1, install 2, data 3, lock/unlock-app 4,
  * rotate-keys 5, lock-card 6, terminate 7 (-1 for an unknown type). */
-int pcard_job_rank(int type);
+int pcard_bjob_rank(int type);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Bundles */
@@ -149,7 +149,7 @@ void pcard_bundle_init(pcard_bundle *b, pcard_bundle_step *steps, size_t cap);
 pcard_err pcard_bundle_add_ext_auth(pcard_bundle *b, pcard_scp *s, uint8_t level);
 
 /*
- * Append every command of jobs[0..njobs) in the safe order (pcard_job_rank, then the order
+ * Append every command of jobs[0..njobs) in the safe order (pcard_bjob_rank, then the order
  * given), wrapped through s. LOAD blocks take pcard_scp_max_data(s) bytes. keys is the
  * provider holding s's keys and the jobs' new keys (PUT KEY and encrypted STORE DATA).
  * On failure b is back to its length before the call (s has advanced: discard it).
@@ -159,14 +159,14 @@ pcard_err pcard_bundle_add_ext_auth(pcard_bundle *b, pcard_scp *s, uint8_t level
  * @retval PCARD_E_UNSUPPORTED rotate-keys under a level without C-MAC
  */
 pcard_err pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys,
-    const pcard_job *jobs, size_t njobs);
+    const pcard_bjob *jobs, size_t njobs);
 
 /*
  * Append the reconciliation reads for jobs[0..njobs) (the jobs whose state is unknown):
  * GET STATUS 80; 40 and 20 each with 3 next pages; GET DATA E0; each data job's write again.
  */
 pcard_err pcard_bundle_add_reconcile(pcard_bundle *b, pcard_scp *s, pcard_keys *keys,
-    const pcard_job *jobs, size_t njobs);
+    const pcard_bjob *jobs, size_t njobs);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Responses */
@@ -201,40 +201,40 @@ typedef struct pcard_step_result {
 pcard_err pcard_bundle_verify(const pcard_scp *s, const pcard_bundle *b,
     const pcard_bundle_rsp *rsp, size_t nrsp, pcard_step_result *res);
 
-enum pcard_job_state {
-	PCARD_JOB_UNKNOWN = 0,
-	PCARD_JOB_DONE,
-	PCARD_JOB_FAILED,
-	PCARD_JOB_NOT_DONE,		/* reconciliation: the card shows it did not happen */
+enum pcard_bjob_state {
+	PCARD_BJOB_UNKNOWN = 0,
+	PCARD_BJOB_DONE,
+	PCARD_BJOB_FAILED,
+	PCARD_BJOB_NOT_DONE,		/* reconciliation: the card shows it did not happen */
 };
 
-typedef struct pcard_job_result {
+typedef struct pcard_bjob_result {
 	uint64_t id;
-	int state;			/* enum pcard_job_state */
+	int state;			/* enum pcard_bjob_state */
 	uint16_t sw;			/* the deciding status word (0 when none) */
 	uint8_t ins;			/* its command's INS */
 	int macd;			/* the deciding answer was R-MACed */
 	pcard_err err;			/* PCARD_E_MAC, PCARD_E_VERIFY (KCV, version) or OK */
 	int elf_present;		/* reconcile of install: the load file is on the card */
 	const char *why;		/* static English reason */
-} pcard_job_result;
+} pcard_bjob_result;
 
 /* "unknown", "done", "failed", "not-done". */
-const char *pcard_job_state_name(int state);
+const char *pcard_bjob_state_name(int state);
 
 /*
  * Decide every job of the bundle from verified step results: out[i] for jobs[i].
  * Jobs without a step in b are left UNKNOWN ("not in this bundle").
  */
 pcard_err pcard_bundle_outcomes(const pcard_bundle *b, const pcard_step_result *res,
-    const pcard_job *jobs, size_t njobs, pcard_job_result *out);
+    const pcard_bjob *jobs, size_t njobs, pcard_bjob_result *out);
 
 /*
  * Decide jobs[0..njobs) from the reconciliation steps of b (their results in res): out[i]
  * DONE, NOT_DONE (elf_present set for install), FAILED or UNKNOWN as the header explains.
  */
 pcard_err pcard_bundle_reconcile_decide(const pcard_bundle *b, const pcard_step_result *res,
-    const pcard_job *jobs, size_t njobs, pcard_job_result *out);
+    const pcard_bjob *jobs, size_t njobs, pcard_bjob_result *out);
 
 /*
  * Move s to where the card is after the last step that has a result (verified): commands
@@ -294,7 +294,7 @@ typedef struct pcard_bmsg_rsp {
 
 typedef struct pcard_bmsg_job {
 	uint64_t id;
-	int state;			/* enum pcard_job_state */
+	int state;			/* enum pcard_bjob_state */
 	uint16_t sw;
 	char why[PCARD_BMSG_TEXT_MAX + 1];
 } pcard_bmsg_job;

@@ -22,25 +22,25 @@
 #include "postcard/crypto.h"
 #include "postcard/sw.h"
 
-static const char *const job_names[PCARD_JOB__COUNT] = {
+static const char *const job_names[PCARD_BJOB__COUNT] = {
 	NULL, "install", "delete", "data", "lock-app", "unlock-app", "lock-card", "unlock-card",
 	"terminate", "rotate-keys",
 };
 
 const char *
-pcard_job_type_name(int type)
+pcard_bjob_type_name(int type)
 {
-	if (type <= 0 || type >= PCARD_JOB__COUNT)
+	if (type <= 0 || type >= PCARD_BJOB__COUNT)
 		return NULL;
 	return job_names[type];
 }
 
 pcard_err
-pcard_job_type_from_name(const char *name, int *type)
+pcard_bjob_type_from_name(const char *name, int *type)
 {
 	if (name == NULL || type == NULL)
 		return PCARD_E_INVALID_ARG;
-	for (int t = 1; t < PCARD_JOB__COUNT; t++) {
+	for (int t = 1; t < PCARD_BJOB__COUNT; t++) {
 		if (strcmp(job_names[t], name) == 0) {
 			*type = t;
 			return PCARD_OK;
@@ -50,25 +50,25 @@ pcard_job_type_from_name(const char *name, int *type)
 }
 
 int
-pcard_job_rank(int type)
+pcard_bjob_rank(int type)
 {
 	switch (type) {
-	case PCARD_JOB_UNLOCK_CARD:
+	case PCARD_BJOB_UNLOCK_CARD:
 		return 0;	/* a locked card refuses everything else */
-	case PCARD_JOB_DELETE:
+	case PCARD_BJOB_DELETE:
 		return 1;	/* frees AIDs and memory an install may need */
-	case PCARD_JOB_INSTALL:
+	case PCARD_BJOB_INSTALL:
 		return 2;
-	case PCARD_JOB_DATA:
+	case PCARD_BJOB_DATA:
 		return 3;	/* personalises what was just installed */
-	case PCARD_JOB_LOCK_APP:
-	case PCARD_JOB_UNLOCK_APP:
+	case PCARD_BJOB_LOCK_APP:
+	case PCARD_BJOB_UNLOCK_APP:
 		return 4;
-	case PCARD_JOB_ROTATE_KEYS:
+	case PCARD_BJOB_ROTATE_KEYS:
 		return 5;
-	case PCARD_JOB_LOCK_CARD:
+	case PCARD_BJOB_LOCK_CARD:
 		return 6;	/* after it the ISD refuses content management */
-	case PCARD_JOB_TERMINATE:
+	case PCARD_BJOB_TERMINATE:
 		return 7;	/* irreversible: nothing after it */
 	default:
 		return -1;
@@ -76,14 +76,14 @@ pcard_job_rank(int type)
 }
 
 const char *
-pcard_job_state_name(int state)
+pcard_bjob_state_name(int state)
 {
 	switch (state) {
-	case PCARD_JOB_DONE:
+	case PCARD_BJOB_DONE:
 		return "done";
-	case PCARD_JOB_FAILED:
+	case PCARD_BJOB_FAILED:
 		return "failed";
-	case PCARD_JOB_NOT_DONE:
+	case PCARD_BJOB_NOT_DONE:
 		return "not-done";
 	default:
 		return "unknown";
@@ -157,7 +157,7 @@ static const uint16_t EXP_OK[] = { 0x9000 };
 
 /* The datastore message: C1 04 version [C0 04 expected] items. */
 static pcard_err
-data_message(const pcard_job *j, uint8_t *out, size_t out_cap, size_t *out_len)
+data_message(const pcard_bjob *j, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	pcard_wr w;
 
@@ -176,7 +176,7 @@ data_message(const pcard_job *j, uint8_t *out, size_t out_cap, size_t *out_len)
 
 /* INSTALL [for personalization] then the versioned STORE DATA (case 4). */
 static pcard_err
-add_data(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, size_t idx,
+add_data(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *j, size_t idx,
     uint8_t purpose, const uint16_t *exp2, size_t nexp2)
 {
 	uint8_t msg[256 + 16], cmd[PCARD_SCP_MAX_CMD];
@@ -225,7 +225,7 @@ out:
 }
 
 static pcard_err
-add_install(pcard_bundle *b, pcard_scp *s, const pcard_job *j, size_t idx)
+add_install(pcard_bundle *b, pcard_scp *s, const pcard_bjob *j, size_t idx)
 {
 	uint8_t cmd[PCARD_SCP_MAX_CMD];
 	size_t nc, blk, count;
@@ -302,7 +302,7 @@ put_key_cmd(uint8_t old_kvn, const uint8_t *data, size_t n, uint8_t *out, size_t
 }
 
 static pcard_err
-add_rotate(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, size_t idx)
+add_rotate(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *j, size_t idx)
 {
 	uint8_t data[1 + 3 * PCARD_PUTKEY_SYM_BLOCK_MAX], cmd[PCARD_SCP_MAX_CMD];
 	size_t dlen, nc;
@@ -352,7 +352,7 @@ add_set_status(pcard_bundle *b, pcard_scp *s, uint8_t p1, uint8_t state,
 }
 
 static pcard_err
-add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, size_t idx)
+add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *j, size_t idx)
 {
 	uint8_t cmd[64];
 	size_t nc;
@@ -360,9 +360,9 @@ add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, siz
 	pcard_err err;
 
 	switch (j->type) {
-	case PCARD_JOB_INSTALL:
+	case PCARD_BJOB_INSTALL:
 		return add_install(b, s, j, idx);
-	case PCARD_JOB_DELETE:
+	case PCARD_BJOB_DELETE:
 		if (j->aid.len == 0)
 			return PCARD_E_INVALID_ARG;
 		if ((err = pcard_gp_delete_cmd(j->aid.b, j->aid.len, j->related, NULL, 0, cmd,
@@ -371,19 +371,19 @@ add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, siz
 			return err;
 		st->last = 1;
 		return PCARD_OK;
-	case PCARD_JOB_DATA:
+	case PCARD_BJOB_DATA:
 		return add_data(b, s, keys, j, idx, PCARD_STEP_JOB, EXP_OK, 1);
-	case PCARD_JOB_LOCK_APP:
+	case PCARD_BJOB_LOCK_APP:
 		return add_set_status(b, s, PCARD_SS_APP, PCARD_LC_LOCKED, &j->aid, idx);
-	case PCARD_JOB_UNLOCK_APP:
+	case PCARD_BJOB_UNLOCK_APP:
 		return add_set_status(b, s, PCARD_SS_APP, 0x00, &j->aid, idx);
-	case PCARD_JOB_LOCK_CARD:
+	case PCARD_BJOB_LOCK_CARD:
 		return add_set_status(b, s, PCARD_SS_CARD, PCARD_LC_CARD_LOCKED, NULL, idx);
-	case PCARD_JOB_UNLOCK_CARD:
+	case PCARD_BJOB_UNLOCK_CARD:
 		return add_set_status(b, s, PCARD_SS_CARD, PCARD_LC_SECURED, NULL, idx);
-	case PCARD_JOB_TERMINATE:
+	case PCARD_BJOB_TERMINATE:
 		return add_set_status(b, s, PCARD_SS_CARD, PCARD_LC_TERMINATED, NULL, idx);
-	case PCARD_JOB_ROTATE_KEYS:
+	case PCARD_BJOB_ROTATE_KEYS:
 		return add_rotate(b, s, keys, j, idx);
 	default:
 		return PCARD_E_INVALID_ARG;
@@ -391,7 +391,7 @@ add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *j, siz
 }
 
 pcard_err
-pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_job *jobs,
+pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *jobs,
     size_t njobs)
 {
 	size_t start;
@@ -401,14 +401,14 @@ pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pca
 		return PCARD_E_INVALID_ARG;
 	start = b->n;
 	for (size_t i = 0; i < njobs; i++) {
-		if (pcard_job_rank(jobs[i].type) < 0) {
+		if (pcard_bjob_rank(jobs[i].type) < 0) {
 			err = PCARD_E_INVALID_ARG;
 			goto out;
 		}
 	}
 	for (int rank = 0; rank <= 7; rank++) {
 		for (size_t i = 0; i < njobs; i++) {
-			if (pcard_job_rank(jobs[i].type) != rank)
+			if (pcard_bjob_rank(jobs[i].type) != rank)
 				continue;
 			if ((err = add_job(b, s, keys, &jobs[i], i)) != PCARD_OK)
 				goto out;
@@ -453,7 +453,7 @@ add_listing(pcard_bundle *b, pcard_scp *s, uint8_t p1, uint8_t probe, size_t nex
 
 pcard_err
 pcard_bundle_add_reconcile(pcard_bundle *b, pcard_scp *s, pcard_keys *keys,
-    const pcard_job *jobs, size_t njobs)
+    const pcard_bjob *jobs, size_t njobs)
 {
 	static const uint16_t exp_data[] = { 0x9000, 0x6985, 0x6A88 };
 	uint8_t cmd[16];
@@ -472,7 +472,7 @@ pcard_bundle_add_reconcile(pcard_bundle *b, pcard_scp *s, pcard_keys *keys,
 	    PCARD_PROBE_KEYS, EXP_OK, 1, NULL)) != PCARD_OK)
 		goto out;
 	for (size_t i = 0; i < njobs; i++) {
-		if (jobs[i].type != PCARD_JOB_DATA)
+		if (jobs[i].type != PCARD_BJOB_DATA)
 			continue;
 		if ((err = add_data(b, s, keys, &jobs[i], i, PCARD_STEP_RECONCILE, exp_data, 3)) !=
 		    PCARD_OK)
@@ -538,13 +538,13 @@ pcard_bundle_verify(const pcard_scp *s, const pcard_bundle *b, const pcard_bundl
 
 /* Check the data the job's last command answered: KCVs, the datastore version. */
 static pcard_err
-check_last(const pcard_job *j, const pcard_bundle_step *st, const pcard_step_result *r)
+check_last(const pcard_bjob *j, const pcard_bundle_step *st, const pcard_step_result *r)
 {
 	uint8_t want[6] = { 0xC1, 0x04 };
 
 	if (st->has_putkey)
 		return pcard_putkey_check_response(&st->putkey, r->data, r->len);
-	if (j->type == PCARD_JOB_DATA) {
+	if (j->type == PCARD_BJOB_DATA) {
 		want[2] = (uint8_t)(j->version >> 24);
 		want[3] = (uint8_t)(j->version >> 16);
 		want[4] = (uint8_t)(j->version >> 8);
@@ -557,17 +557,17 @@ check_last(const pcard_job *j, const pcard_bundle_step *st, const pcard_step_res
 
 pcard_err
 pcard_bundle_outcomes(const pcard_bundle *b, const pcard_step_result *res,
-    const pcard_job *jobs, size_t njobs, pcard_job_result *out)
+    const pcard_bjob *jobs, size_t njobs, pcard_bjob_result *out)
 {
 	if (b == NULL || res == NULL || out == NULL || (jobs == NULL && njobs > 0))
 		return PCARD_E_INVALID_ARG;
 	for (size_t i = 0; i < njobs; i++) {
-		pcard_job_result *o = &out[i];
+		pcard_bjob_result *o = &out[i];
 		int seen = 0;
 
 		memset(o, 0, sizeof *o);
 		o->id = jobs[i].id;
-		o->state = PCARD_JOB_UNKNOWN;
+		o->state = PCARD_BJOB_UNKNOWN;
 		o->why = "not in this bundle";
 		for (size_t k = 0; k < b->n; k++) {
 			const pcard_bundle_step *st = &b->steps[k];
@@ -580,22 +580,22 @@ pcard_bundle_outcomes(const pcard_bundle *b, const pcard_step_result *res,
 			o->sw = r->sw;
 			o->macd = r->macd;
 			if (r->status == PCARD_STEP_NOT_REACHED) {
-				o->state = PCARD_JOB_UNKNOWN;
+				o->state = PCARD_BJOB_UNKNOWN;
 				o->why = "not reached: the card's answer never came back";
 				break;
 			}
 			if (r->status == PCARD_STEP_BAD_MAC) {
-				o->state = PCARD_JOB_UNKNOWN;
+				o->state = PCARD_BJOB_UNKNOWN;
 				o->err = PCARD_E_MAC;
 				o->why = "the card's answer did not verify (R-MAC)";
 				break;
 			}
 			if (r->status == PCARD_STEP_UNEXPECTED) {
 				if (r->macd) {
-					o->state = PCARD_JOB_FAILED;
+					o->state = PCARD_BJOB_FAILED;
 					o->why = pcard_sw_explain(r->sw, st->ins);
 				} else {
-					o->state = PCARD_JOB_UNKNOWN;
+					o->state = PCARD_BJOB_UNKNOWN;
 					o->why = "the card refused with a status word that carries no "
 					    "R-MAC: not proven, reconcile";
 				}
@@ -604,17 +604,17 @@ pcard_bundle_outcomes(const pcard_bundle *b, const pcard_step_result *res,
 			if (!st->last)
 				continue;
 			if (!r->macd) {
-				o->state = PCARD_JOB_UNKNOWN;
+				o->state = PCARD_BJOB_UNKNOWN;
 				o->why = "answered without R-MAC: result unverified";
 				break;
 			}
 			if ((o->err = check_last(&jobs[i], st, r)) != PCARD_OK) {
-				o->state = PCARD_JOB_FAILED;
+				o->state = PCARD_BJOB_FAILED;
 				o->why = st->has_putkey ? "the card's KVN or KCVs differ from the "
 				    "keys sent" : "the datastore answered another version";
 				break;
 			}
-			o->state = PCARD_JOB_DONE;
+			o->state = PCARD_BJOB_DONE;
 			o->why = "done: the card's R-MACed answer says so";
 			break;
 		}

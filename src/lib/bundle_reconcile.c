@@ -140,8 +140,8 @@ keys_have(const pcard_bundle *b, const pcard_step_result *res, uint8_t kvn_a, ui
 
 /* The data job's write again: its STORE DATA answer decides. */
 static void
-decide_data(const pcard_bundle *b, const pcard_step_result *res, const pcard_job *j, size_t idx,
-    pcard_job_result *o)
+decide_data(const pcard_bundle *b, const pcard_step_result *res, const pcard_bjob *j, size_t idx,
+    pcard_bjob_result *o)
 {
 	uint8_t want[6] = { 0xC1, 0x04 };
 
@@ -161,13 +161,21 @@ decide_data(const pcard_bundle *b, const pcard_step_result *res, const pcard_job
 		o->ins = st->ins;
 		o->macd = r->macd;
 		if (r->status != PCARD_STEP_OK || !r->macd) {
-			o->state = PCARD_JOB_UNKNOWN;
+			o->state = PCARD_BJOB_UNKNOWN;
 			o->why = r->status == PCARD_STEP_OK ? "the card answered without R-MAC" :
 			    "the replayed write got no verified answer";
 			return;
 		}
+		if (r->sw != 0x9000 && !st->last) {
+			/* INSTALL [for personalization] refused (a locked card answers 6985):
+			 * the write could not be replayed, nothing is learnt */
+			o->state = PCARD_BJOB_UNKNOWN;
+			o->why = r->sw == 0x6985 ? "the write cannot be replayed now (card locked?): "
+			    "confirm after unlock-card" : pcard_sw_explain(r->sw, st->ins);
+			return;
+		}
 		if (r->sw != 0x9000) {
-			o->state = PCARD_JOB_FAILED;
+			o->state = PCARD_BJOB_FAILED;
 			o->why = r->sw == 0x6985 ? "another write owns this version, or the store "
 			    "is newer" : pcard_sw_explain(r->sw, st->ins);
 			return;
@@ -175,10 +183,10 @@ decide_data(const pcard_bundle *b, const pcard_step_result *res, const pcard_job
 		if (!st->last)
 			continue;
 		if (r->len == sizeof want && memcmp(r->data, want, sizeof want) == 0) {
-			o->state = PCARD_JOB_DONE;
+			o->state = PCARD_BJOB_DONE;
 			o->why = "done: the datastore's R-MACed answer holds the version";
 		} else {
-			o->state = PCARD_JOB_FAILED;
+			o->state = PCARD_BJOB_FAILED;
 			o->err = PCARD_E_VERIFY;
 			o->why = "the datastore answered another version";
 		}
@@ -188,96 +196,127 @@ decide_data(const pcard_bundle *b, const pcard_step_result *res, const pcard_job
 
 pcard_err
 pcard_bundle_reconcile_decide(const pcard_bundle *b, const pcard_step_result *res,
-    const pcard_job *jobs, size_t njobs, pcard_job_result *out)
+    const pcard_bjob *jobs, size_t njobs, pcard_bjob_result *out)
 {
 	if (b == NULL || res == NULL || out == NULL || (jobs == NULL && njobs > 0))
 		return PCARD_E_INVALID_ARG;
 	for (size_t i = 0; i < njobs; i++) {
-		const pcard_job *j = &jobs[i];
-		pcard_job_result *o = &out[i];
+		const pcard_bjob *j = &jobs[i];
+		pcard_bjob_result *o = &out[i];
 		uint8_t lc = 0, lc2 = 0;
 		int a, e, has_new = 0, has_old = 0;
 
 		memset(o, 0, sizeof *o);
 		o->id = j->id;
-		o->state = PCARD_JOB_UNKNOWN;
+		o->state = PCARD_BJOB_UNKNOWN;
 		o->why = "the card's state could not be read with R-MAC";
 		switch (j->type) {
-		case PCARD_JOB_INSTALL:
+		case PCARD_BJOB_INSTALL:
 			a = listing_find(b, res, PCARD_PROBE_APPS, &j->instance, &lc);
 			if (a == LOOK_FOUND) {
-				o->state = PCARD_JOB_DONE;
+				o->state = PCARD_BJOB_DONE;
 				o->why = "done: the registry lists the instance";
 			} else if (a == LOOK_ABSENT) {
 				e = listing_find(b, res, PCARD_PROBE_ELFS, &j->elf, &lc2);
 				if (e != LOOK_UNSURE) {
-					o->state = PCARD_JOB_NOT_DONE;
+					o->state = PCARD_BJOB_NOT_DONE;
 					o->elf_present = e == LOOK_FOUND;
 					o->why = o->elf_present ? "not installed; the load file is "
 					    "on the card" : "neither loaded nor installed";
 				}
 			}
 			break;
-		case PCARD_JOB_DELETE:
+		case PCARD_BJOB_DELETE:
 			a = listing_find(b, res, PCARD_PROBE_APPS, &j->aid, &lc);
 			e = listing_find(b, res, PCARD_PROBE_ELFS, &j->aid, &lc2);
 			if (a == LOOK_FOUND || e == LOOK_FOUND) {
-				o->state = PCARD_JOB_NOT_DONE;
+				o->state = PCARD_BJOB_NOT_DONE;
 				o->why = "the registry still lists it";
 			} else if (a == LOOK_ABSENT && e == LOOK_ABSENT) {
-				o->state = PCARD_JOB_DONE;
+				o->state = PCARD_BJOB_DONE;
 				o->why = "done: the complete registry listing no longer has it";
 			}
 			break;
-		case PCARD_JOB_LOCK_APP:
-		case PCARD_JOB_UNLOCK_APP:
+		case PCARD_BJOB_LOCK_APP:
+		case PCARD_BJOB_UNLOCK_APP:
 			a = listing_find(b, res, PCARD_PROBE_APPS, &j->aid, &lc);
 			if (a == LOOK_FOUND) {
 				int locked = (lc & PCARD_LC_LOCKED) != 0;
-				int want = j->type == PCARD_JOB_LOCK_APP;
+				int want = j->type == PCARD_BJOB_LOCK_APP;
 
-				o->state = locked == want ? PCARD_JOB_DONE : PCARD_JOB_NOT_DONE;
+				o->state = locked == want ? PCARD_BJOB_DONE : PCARD_BJOB_NOT_DONE;
 				o->why = locked == want ? "done: the registry shows the life cycle" :
 				    "the registry shows the life cycle unchanged";
 			} else if (a == LOOK_ABSENT) {
-				o->state = PCARD_JOB_FAILED;
+				o->state = PCARD_BJOB_FAILED;
 				o->why = "the application is not on the card";
 			}
 			break;
-		case PCARD_JOB_LOCK_CARD:
-		case PCARD_JOB_UNLOCK_CARD:
-		case PCARD_JOB_TERMINATE:
+		case PCARD_BJOB_LOCK_CARD:
+		case PCARD_BJOB_UNLOCK_CARD:
+		case PCARD_BJOB_TERMINATE:
 			if (isd_lifecycle(b, res, &lc)) {
-				int done = j->type == PCARD_JOB_LOCK_CARD ? lc == PCARD_LC_CARD_LOCKED :
-				    j->type == PCARD_JOB_UNLOCK_CARD ? lc != PCARD_LC_CARD_LOCKED :
+				int done = j->type == PCARD_BJOB_LOCK_CARD ? lc == PCARD_LC_CARD_LOCKED :
+				    j->type == PCARD_BJOB_UNLOCK_CARD ? lc != PCARD_LC_CARD_LOCKED :
 				    lc == PCARD_LC_TERMINATED;
 
-				o->state = done ? PCARD_JOB_DONE : PCARD_JOB_NOT_DONE;
+				o->state = done ? PCARD_BJOB_DONE : PCARD_BJOB_NOT_DONE;
 				o->why = done ? "done: the card life cycle shows it" :
 				    "the card life cycle is unchanged";
 			}
 			break;
-		case PCARD_JOB_ROTATE_KEYS:
+		case PCARD_BJOB_ROTATE_KEYS:
 			if (keys_have(b, res, j->new_kvn, j->old_kvn, &has_new, &has_old)) {
 				if (has_new && (j->old_kvn == j->new_kvn || !has_old)) {
-					o->state = PCARD_JOB_DONE;
+					o->state = PCARD_BJOB_DONE;
 					o->why = "done: the key information lists the new key set "
 					    "and not the old one";
 				} else if (has_old && !has_new) {
-					o->state = PCARD_JOB_NOT_DONE;
+					o->state = PCARD_BJOB_NOT_DONE;
 					o->why = "the old key set is still on the card";
 				} else {
-					o->state = PCARD_JOB_FAILED;
+					o->state = PCARD_BJOB_FAILED;
 					o->why = "the key sets on the card are neither the old nor the "
 					    "new ones alone";
 				}
 			}
 			break;
-		case PCARD_JOB_DATA:
+		case PCARD_BJOB_DATA:
+			/* an instance the complete listing does not have was never written */
+			if (listing_find(b, res, PCARD_PROBE_APPS, &j->aid, &lc) == LOOK_ABSENT) {
+				o->state = PCARD_BJOB_NOT_DONE;
+				o->why = "the instance is not on the card yet";
+				break;
+			}
 			decide_data(b, res, j, i, o);
 			break;
 		default:
 			return PCARD_E_INVALID_ARG;
+		}
+	}
+	/*
+	 * A locked card refuses the replay of a data write (INSTALL [for personalization]
+	 * 6985). When an unlock-card of these jobs is NOT_DONE (it goes first in the next
+	 * bundle), the write can simply follow it: a versioned write applies at most once.
+	 */
+	{
+		uint8_t lc = 0;
+		int unlock_next = 0;
+
+		for (size_t i = 0; i < njobs; i++)
+			if (jobs[i].type == PCARD_BJOB_UNLOCK_CARD &&
+			    out[i].state == PCARD_BJOB_NOT_DONE)
+				unlock_next = 1;
+		if (unlock_next && isd_lifecycle(b, res, &lc) && lc == PCARD_LC_CARD_LOCKED) {
+			for (size_t i = 0; i < njobs; i++) {
+				if (jobs[i].type != PCARD_BJOB_DATA ||
+				    out[i].state != PCARD_BJOB_UNKNOWN || out[i].sw != 0x6985 ||
+				    out[i].ins != 0xE6)
+					continue;
+				out[i].state = PCARD_BJOB_NOT_DONE;
+				out[i].why = "the locked card refused the replay; the write follows "
+				    "unlock-card (it applies at most once)";
+			}
 		}
 	}
 	return PCARD_OK;

@@ -127,10 +127,10 @@ pcard_scpb_import(pcard_scp *s, pcard_keys *keys, const pcard_scp_keyset *ks,
 	    max_lc < 32 || max_lc > 255 ||
 	    (s->host_chal_len != 8 && s->host_chal_len != 16))
 		goto out;
-	if (s->scp == 0) {
-		/* before the INITIALIZE UPDATE response: nothing else may be set */
+	if (s->card_chal_len == 0) {
+		/* before the INITIALIZE UPDATE response: scp is the one asked for (0 = any) */
 		if (state != PCARD_SCP_INITIALIZED || (flags & ~F_RSP) != 0 ||
-		    s->card_chal_len != 0)
+		    (s->scp != 0 && s->scp != 2 && s->scp != 3))
 			goto out;
 	} else if (s->scp == 3) {
 		if (s->card_chal_len != s->host_chal_len || s->host_chal_len != (s->s16 ? 16u : 8u))
@@ -141,13 +141,12 @@ pcard_scpb_import(pcard_scp *s, pcard_keys *keys, const pcard_scp_keyset *ks,
 	} else {
 		goto out;
 	}
-	if (state == PCARD_SCP_OPEN && (!(flags & F_KEYS) ||
-	    !pcard_scp_level_ok(s->scp, s->i, s->level) ||
+	if (s->card_chal_len != 0 && !(flags & F_KEYS))
+		goto out;
+	if (state == PCARD_SCP_OPEN && (!pcard_scp_level_ok(s->scp, s->i, s->level) ||
 	    (s->rmac_on && !(s->level & PCARD_SCP_RMAC))))
 		goto out;
 	if (state == PCARD_SCP_INITIALIZED && (s->level != 0 || s->rmac_on))
-		goto out;
-	if (s->scp != 0 && !(flags & F_KEYS) && s->card_chal_len == 0)
 		goto out;
 	s->keys = keys;
 	s->st = *ks;
