@@ -185,12 +185,19 @@ cli_card_option(cli_ctx *ctx, cli_card *cc, int c, const char *arg, int *rc)
 
 /* ---- trace ---- */
 
+/* Every exchange passes here: wire statistics always, the trace with --trace. */
 static void
 trace(void *ctx, int dir, const uint8_t *p, size_t n)
 {
+	cli_card *cc = ctx;
 	char hex[2 * 300 + 1];
 
-	(void)ctx;
+	if (dir == PCARD_TRACE_CMD) {
+		cc->wire_cmds++;
+		cc->wire_bytes += n;
+	}
+	if (!cc->trace)
+		return;
 	if (dir == PCARD_TRACE_CMD && pcard_trace_redact(p, n)) {
 		fprintf(stderr, ">> %02X%02X%02X%02X <%zu bytes redacted>\n", p[0], p[1], p[2], p[3],
 		    n - 4);
@@ -333,8 +340,7 @@ cli_card_connect(cli_ctx *ctx, cli_card *cc)
 		    cc->sd_hex);
 	if ((rc = cc->tcp != NULL ? connect_tcp(ctx, cc) : connect_pcsc(ctx, cc)) != 0)
 		return rc;
-	if (cc->trace)
-		pcard_transport_set_trace(cc->t, trace, NULL);
+	pcard_transport_set_trace(cc->t, trace, cc);
 	pcard_gpc_init(&cc->g, cc->t);
 	pcard_gpc_set_block_size(&cc->g, cc->bs);
 	cc->step = "selecting the security domain";
@@ -513,6 +519,8 @@ cli_card_json(const cli_card *cc)
 
 	json_object_set_new(o, "sd", cli_json_hex(cc->sel.aid.b, cc->sel.aid.len));
 	json_object_set_new(o, "card_locked", json_boolean(cc->sel.card_locked));
+	json_object_set_new(o, "wire_apdus", json_integer((json_int_t)cc->wire_cmds));
+	json_object_set_new(o, "wire_bytes", json_integer((json_int_t)cc->wire_bytes));
 	if (cc->auth_done) {
 		json_t *ch = json_object();
 

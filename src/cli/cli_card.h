@@ -91,6 +91,7 @@ typedef struct cli_card {
 	pcard_gpc_auth_result auth;
 	int auth_done;
 	const char *step;	/* what was being done, for error messages */
+	size_t wire_cmds, wire_bytes;	/* commands and command bytes as sent (wrapped) */
 } cli_card;
 
 void cli_card_init(cli_card *cc);
@@ -126,7 +127,9 @@ int cli_card_parse(cli_ctx *ctx, cli_card *cc, int argc, char **argv, const char
     const struct option *extra, const char *extra_short, cli_card_optfn fn, void *cmd,
     int *rc);
 
-/* JSON object describing the connection and channel (sd, card_locked, scp, i, level, kvn). */
+/* JSON object describing the connection and channel (sd, card_locked, wire_apdus,
+ * wire_bytes, channel{scp, i, level, kvn, s16, kdf}). wire_* count the commands as they went
+ * to the reader (wrapped, GET RESPONSE included), up to the moment of the call. */
 json_t *cli_card_json(const cli_card *cc);
 
 /* Parse a hex byte ("7F", "0x7F"). PCARD_E_BAD_ENCODING otherwise. */
