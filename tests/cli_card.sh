@@ -257,6 +257,11 @@ scenario_extras() {
 	grep -q 'visible to other users' "$TMP/err" && fail "--key-env: argv warning"
 	expect 0 postcard list --key $PCK $T
 	grep -q 'visible to other users' "$TMP/err" || fail "--key: no argv warning"
+	# PKCS#11 URIs wait for the HSM module: exit 8, one line, the URI (and its PIN) not echoed
+	expect 8 postcard list --key 'pkcs11:token=t;object=k?pin-value=98765' $T
+	one_line "--key pkcs11:"; grep -q 98765 "$TMP/err" && fail "--key pkcs11: PIN echoed"
+	expect 8 postcard put-key --new-kvn 30 --new-key 'pkcs11:object=k' $T
+	one_line "--new-key pkcs11:"
 	expect 7 postcard list --key-file "$TMP/nonexistent" $T
 	one_line "--key-file missing"
 	printf 'not hex\n' > "$TMP/bad.hex"

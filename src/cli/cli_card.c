@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cardlink.h"
 #include "cli_card.h"
@@ -117,6 +118,12 @@ cli_card_option(cli_ctx *ctx, cli_card *cc, int c, const char *arg, int *rc)
 		cc->tcp = arg;
 		return 1;
 	case CLI_OPT_KEY:
+		if (strncasecmp(arg, "pkcs11:", 7) == 0) {
+			/* the URI may carry a PIN (pin-value): never echoed */
+			*rc = cli_fail(ctx, PCARD_E_UNSUPPORTED, "--key pkcs11:...: PKCS#11 key URIs "
+			    "are not supported yet (use --key-file or --key-env)");
+			return -1;
+		}
 		cc->key_hex = arg;
 		cc->key_on_argv = strcasecmp(arg, "default") != 0;
 		return 1;

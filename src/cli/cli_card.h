@@ -61,7 +61,8 @@ enum {
     "  --trace              print every APDU on stderr (key-bearing data redacted)\n" \
     "Keys and secure channel:\n" \
     "  --key HEX|default    ENC = MAC = DEK master key (visible to other users: prefer the\n" \
-    "                       next two); none given = the GP test key 4041..4F, with a warning\n" \
+    "                       next two); none given = the GP test key 4041..4F, with a warning;\n" \
+    "                       a pkcs11: URI is not supported yet (exit 8)\n" \
     "  --key-file FILE      read the key as hex from FILE\n" \
     "  --key-env VAR        read the key as hex from environment variable VAR\n" \
     "  --key-enc/--key-mac/--key-dek HEX   separate keys\n" \

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli_card.h"
 #include "postcard/bytes.h"
@@ -56,7 +57,13 @@ pk_opt(cli_ctx *ctx, void *p, int c, const char *arg)
 			return cli_usage(ctx, "--new-kvn, --replace and --id take a hex byte 01..7F");
 		*(c == O_NEW_KVN ? &o->new_kvn : c == O_REPLACE ? &o->replace : &o->id) = v;
 		return 0;
-	case O_NEW_KEY: o->key = arg; o->on_argv = 1; return 0;
+	case O_NEW_KEY:
+		if (strncasecmp(arg, "pkcs11:", 7) == 0)
+			return cli_fail(ctx, PCARD_E_UNSUPPORTED, "--new-key pkcs11:...: PKCS#11 key "
+			    "URIs are not supported yet (use --new-key-file or --new-key-env)");
+		o->key = arg;
+		o->on_argv = 1;
+		return 0;
 	case O_NEW_FILE: o->file = arg; return 0;
 	case O_NEW_ENV: o->env = arg; return 0;
 	case O_NEW_ENC: case O_NEW_MAC: case O_NEW_DEK:
