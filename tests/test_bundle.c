@@ -357,6 +357,117 @@ test_names(void **state)
 	}
 }
 
+
+static pcard_err
+parse_str(const char *js, pcard_bmsg *m, char *err)
+{
+	return pcard_bmsg_parse(js, strlen(js), m, err, 128);
+}
+
+static void
+test_json(void **state)
+{
+	static pcard_bmsg_step steps[4];
+	static pcard_bmsg_rsp rsps[4];
+	static pcard_bmsg_job jobs[4];
+	static char out[8192];
+	pcard_bmsg m, m2;
+	char err[128];
+	size_t n;
+	static const struct {
+		const char *js;
+		pcard_err want;
+		const char *field;
+	} bad[] = {
+		{ "[1,2", PCARD_E_BAD_ENCODING, "not JSON" },
+		{ "[1]", PCARD_E_BAD_ENCODING, "not a JSON object" },
+		{ "{\"v\":2,\"type\":\"hello\"}", PCARD_E_UNSUPPORTED, "v:" },
+		{ "{\"v\":\"1\"}", PCARD_E_BAD_ENCODING, "v:" },
+		{ "{\"v\":1,\"type\":\"hi\"}", PCARD_E_BAD_ENCODING, "type:" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,\"x\":1}",
+		  PCARD_E_BAD_ENCODING, "x: unknown" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"s\",\"step\":0,\"card\":{}}",
+		  PCARD_E_BAD_ENCODING, "session:" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":1,\"card\":{}}",
+		  PCARD_E_BAD_ENCODING, "step:" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,\"card\":{}}",
+		  PCARD_E_BAD_ENCODING, "card.atr" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,\"card\":{\"atr\":\"3B 00\"}}",
+		  PCARD_E_BAD_ENCODING, "card.atr" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,\"card\":{\"atr\":\"3B00\","
+		  "\"pin\":\"00\"}}", PCARD_E_BAD_ENCODING, "card.pin" },
+		{ "{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,\"card\":{\"atr\":\"3B00\","
+		  "\"atr\":\"3B00\"}}", PCARD_E_BAD_ENCODING, "not JSON" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"a/b\",\"step\":1,\"steps\":[]}",
+		  PCARD_E_BAD_ENCODING, "session:" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"s\",\"step\":1,\"steps\":[]}",
+		  PCARD_E_BAD_ENCODING, "steps:" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"s\",\"step\":1,\"steps\":[{\"apdu\":"
+		  "\"80CA\",\"expect\":[\"9000\"]}]}", PCARD_E_BAD_ENCODING, "steps[0].apdu" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"s\",\"step\":1,\"steps\":[{\"apdu\":"
+		  "\"80CA00E000\",\"expect\":[\"900\"]}]}", PCARD_E_BAD_ENCODING,
+		  "steps[0].expect[0]" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"s\",\"step\":1,\"steps\":[{\"apdu\":"
+		  "\"80CA00E000\",\"expect\":[\"9000\",\"9000\",\"9000\",\"9000\",\"9000\"]}]}",
+		  PCARD_E_BAD_ENCODING, "steps[0].expect" },
+		{ "{\"v\":1,\"type\":\"bundle\",\"session\":\"s\",\"step\":1,\"steps\":[1,2,3,4,5]}",
+		  PCARD_E_NOSPACE, "steps: more" },
+		{ "{\"v\":1,\"type\":\"responses\",\"session\":\"s\",\"step\":1,\"responses\":"
+		  "[\"90\"],\"stop\":\"complete\"}", PCARD_E_BAD_ENCODING, "responses[0]" },
+		{ "{\"v\":1,\"type\":\"responses\",\"session\":\"s\",\"step\":1,\"responses\":[],"
+		  "\"stop\":\"tired\"}", PCARD_E_BAD_ENCODING, "stop:" },
+		{ "{\"v\":1,\"type\":\"result\",\"session\":\"s\",\"step\":3,\"jobs\":[{\"id\":-1,"
+		  "\"state\":\"done\"}]}", PCARD_E_BAD_ENCODING, "jobs[0].id" },
+		{ "{\"v\":1,\"type\":\"result\",\"session\":\"s\",\"step\":3,\"jobs\":[{\"id\":1,"
+		  "\"state\":\"maybe\"}]}", PCARD_E_BAD_ENCODING, "jobs[0].state" },
+		{ "{\"v\":1,\"type\":\"error\",\"session\":\"s\",\"step\":3,\"error\":{\"code\":\"\","
+		  "\"message\":\"m\"}}", PCARD_E_BAD_ENCODING, "error.code" },
+		{ "{\"v\":1,\"type\":\"error\",\"session\":\"s\",\"step\":3,\"error\":{\"code\":\"X\","
+		  "\"message\":\"a\\nb\"}}", PCARD_E_BAD_ENCODING, "error.message" },
+	};
+	(void)state;
+
+	pcard_bmsg_init(&m, steps, 4, rsps, 4, jobs, 4);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		assert_int_equal(parse_str(bad[i].js, &m, err), bad[i].want);
+		if (strstr(err, bad[i].field) == NULL)
+			fail_msg("case %zu: \"%s\" does not name %s", i, err, bad[i].field);
+		assert_int_equal(m.nsteps + m.nrsps + m.njobs, 0);
+	}
+	assert_int_equal(pcard_bmsg_parse("{}", PCARD_BMSG_MAX_BYTES + 1, &m, err, sizeof err),
+	    PCARD_E_BAD_ENCODING);
+	/* good messages round-trip */
+	assert_int_equal(parse_str("{\"v\":1,\"type\":\"bundle\",\"session\":\"s-1\",\"step\":1,"
+	    "\"steps\":[{\"apdu\":\"00A4040008A00000015100000000\",\"expect\":[\"9000\",\"6283\"]},"
+	    "{\"apdu\":\"80CA00E000\",\"expect\":[\"9000\"]}]}", &m, err), PCARD_OK);
+	assert_int_equal(m.type, PCARD_BMSG_BUNDLE);
+	assert_int_equal(m.nsteps, 2);
+	assert_int_equal(m.steps[0].expect[1], 0x6283);
+	assert_int_equal(m.steps[1].apdu_len, 5);
+	assert_int_equal(pcard_bmsg_encode(&m, out, sizeof out, &n), PCARD_OK);
+	assert_string_equal(out, "{\"v\":1,\"type\":\"bundle\",\"session\":\"s-1\",\"step\":1,"
+	    "\"steps\":[{\"apdu\":\"00A4040008A00000015100000000\",\"expect\":[\"9000\",\"6283\"]},"
+	    "{\"apdu\":\"80CA00E000\",\"expect\":[\"9000\"]}]}");
+	assert_int_equal(pcard_bmsg_encode(&m, out, 10, &n), PCARD_E_NOSPACE);
+	assert_int_equal(parse_str("{\"v\":1,\"type\":\"hello\",\"session\":\"\",\"step\":0,"
+	    "\"agent\":\"a1\",\"relay\":true,\"card\":{\"atr\":\"3B00\",\"kdd\":\"0102\"}}", &m, err),
+	    PCARD_OK);
+	assert_int_equal(m.relay, 1);
+	assert_int_equal(m.kdd.len, 2);
+	assert_false(m.cplc.present);
+	assert_int_equal(parse_str("{\"v\":1,\"type\":\"responses\",\"session\":\"s\",\"step\":2,"
+	    "\"responses\":[\"9000\",\"6A80\"],\"stop\":\"unexpected_sw\"}", &m, err), PCARD_OK);
+	assert_int_equal(m.nrsps, 2);
+	assert_int_equal(m.stop, PCARD_BMSG_STOP_UNEXPECTED_SW);
+	assert_int_equal(pcard_bmsg_encode(&m, out, sizeof out, &n), PCARD_OK);
+	pcard_bmsg_init(&m2, steps, 4, rsps, 4, jobs, 4);
+	assert_int_equal(pcard_bmsg_parse(out, n, &m2, err, sizeof err), PCARD_OK);
+	assert_int_equal(m2.nrsps, 2);
+	m.type = 99;
+	assert_int_equal(pcard_bmsg_encode(&m, out, sizeof out, &n), PCARD_E_INVALID_ARG);
+}
+
 int
 main(void)
 {
@@ -365,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_scp02),
 		cmocka_unit_test(test_import_errors),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
