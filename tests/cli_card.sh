@@ -430,6 +430,33 @@ scenario_errors() {	# scenario_errors SCP
 	[ "$(state "$C")" = "$before" ] || fail "errors $1: a refusal changed the locked card"
 }
 
+# every command is in `postcard --help`, has --help with examples, and is in the man page,
+# which man renders without warnings
+scenario_help() {
+	local c cmds man1 MAN
+	man1=$(dirname "$0")/../docs/postcard.1
+	cmds=$(postcard --help | awk '/^Commands:/ { f = 1; next } /^$/ { f = 0 } f { print $1 }')
+	for c in cap selftest readers info list load install delete make-default lock-app \
+	    unlock-app card put-key delete-key personalize store-data registry-update move \
+	    domain apdu; do
+		grep -qx -- "$c" <<<"$cmds" || fail "postcard --help does not list $c"
+	done
+	[ -r "$man1" ] || { fail "docs/postcard.1 missing"; return; }
+	if command -v man >/dev/null; then
+		MAN=$(MANWIDTH=100 man --warnings -l "$man1" 2>"$TMP/manerr" | col -b)
+		[ -s "$TMP/manerr" ] && fail "man -l docs/postcard.1: $(cat "$TMP/manerr")"
+	else
+		MAN=$(sed 's/\\-/-/g' "$man1")
+	fi
+	for c in $cmds; do
+		expect 0 postcard help "$c"
+		grep -q '^Examples:' "$TMP/out" || fail "postcard help $c: no examples"
+		grep -q '^usage: postcard' "$TMP/out" || fail "postcard help $c: no usage line"
+		grep -Eq "^ *([a-z-]+, )*$c(,| |\$)" <<<"$MAN" || fail "man page: no entry for $c"
+	done
+}
+
+scenario_help
 scenario_scp03
 scenario_scp02
 scenario_errors 03
