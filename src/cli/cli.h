@@ -27,14 +27,6 @@
 
 #ifndef POSTCARD_VERSION
 #define POSTCARD_VERSION "0.1.0"
-/* A DAP signing key (cmd_cap.c): pem (private key file) or aes/des hex; *pk and *keys are
- * owned by the caller (pcard_pkey_free, pcard_keys_free) whatever the result. */
-struct pcard_dapkey;
-struct pcard_pkey;
-struct pcard_keys;
-pcard_err cli_dap_key(const char *pem, const char *aes, const char *des,
-    struct pcard_dapkey *k, struct pcard_pkey **pk, struct pcard_keys **keys, unsigned *bits);
-
 #endif
 
 typedef struct cli_ctx {
