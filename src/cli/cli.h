@@ -66,6 +66,8 @@ int cmd_delete_key(cli_ctx *ctx, int argc, char **argv);
 int cmd_personalize(cli_ctx *ctx, int argc, char **argv);
 int cmd_store_data(cli_ctx *ctx, int argc, char **argv);
 int cmd_apdu(cli_ctx *ctx, int argc, char **argv);
+/* postcardd admin API client (cmd_admin.c, libcurl) */
+int cmd_admin(cli_ctx *ctx, int argc, char **argv);
 
 /* ---- Shared helpers (cli.c) ---- */
 

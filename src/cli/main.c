@@ -33,6 +33,7 @@ static const cli_cmd commands[] = {
 	{ "move", "extradite an application or package to another SD", cmd_move },
 	{ "domain", "create a supplementary security domain", cmd_domain },
 	{ "apdu", "send raw or secured APDUs", cmd_apdu },
+	{ "admin", "postcardd admin API: load files, cards, jobs, audit (docs/api.md)", cmd_admin },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
