@@ -24,7 +24,10 @@ trap cleanup EXIT
 fail() { echo "cli_server: FAIL: $*" >&2; [ -f "$tmp/srv.log" ] && tail -5 "$tmp/srv.log" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
-"$src/scripts/demo-pki" "$tmp/pki" 2>/dev/null
+# a private SoftHSM token (no keys needed here): the server then has a key provider
+"$src/scripts/softhsm-init" "$tmp/hsm" >/dev/null
+export SOFTHSM2_CONF=$tmp/hsm/softhsm2.conf
+"$src/scripts/demo-pki" "$tmp/pki" --hsm "$tmp/hsm" 2>/dev/null
 cfg=$tmp/pki/postcardd.json
 postcardd check-config "$cfg" >/dev/null || fail "check-config"
 
@@ -260,12 +263,11 @@ expect 403 bad_certificate "${AG[@]}" --cert "$tmp/rogue/agent.pem" --key "$tmp/
 expect 403 unknown_agent "${AG[@]}" --cert "$tmp/other.pem" --key "$tmp/other.key"
 # the registered agent passes the gate; the admin token does not open agent endpoints
 AGC=(--cert "$tmp/pki/agent.pem" --key "$tmp/pki/agent.key")
-expect 400 bad_json POST /agent/v1/session "${JS[@]}" "${AGC[@]}" -d '{"type":'
 awk 'BEGIN { printf "{\"type\":\"hello\",\"x\":\""; for (i = 0; i < 1100000; i++) printf "a"; printf "\"}" }' >"$tmp/bigagent.json"
 expect 413 too_large POST /agent/v1/session "${JS[@]}" "${AGC[@]}" --data-binary "@$tmp/bigagent.json"
 # and the admin API does not take an agent certificate instead of the token
 expect 401 unauthorized GET /admin/v1/audit "${AGC[@]}"
-ok "agent endpoints: no certificate 401, another CA 403 (even when registered), unregistered 403, malformed 400, 1.1 MB 413; the credentials do not cross"
+ok "agent endpoints: no certificate 401, another CA 403 (even when registered), unregistered 403, 1.1 MB 413; the credentials do not cross"
 
 # ---- audit ----
 n=$(sqlite3 "$db" 'SELECT count(*) FROM audit')
@@ -277,8 +279,46 @@ A audit --limit 1000 | jq -e '[.records[].action] | map(select(. == "job.queue")
 	fail "audit job.queue"
 A audit-verify | jq -e '.ok and .records == 21 and .first_bad == 0' >/dev/null || fail "audit verify"
 postcard admin audit-verify | grep -q 'audit chain: sound (21 records' || fail "audit-verify text"
+A audit | jq -e '[.records[] | select(.actor == "server")] | length == 3' >/dev/null || fail "server records"
 expect 400 bad_value GET "/admin/v1/audit?limit=5000" "${AUTH[@]}"
 ok "audit: one record per change (21), pages, chain verifies"
+
+# ---- agent hello: unknown card, session, second agent ----
+# expect_agent STATUS PCARD_CODE JSON [curl args]: a protocol error message, store unchanged
+expect_agent() {
+	local st=$1 code=$2 body=$3 before after got
+	shift 3
+	before=$(snap)
+	got=$(C POST /agent/v1/session "${JS[@]}" -d "$body" "$@") || true
+	after=$(snap)
+	[ "$got" = "$st" ] || fail "agent $body: HTTP $got, expected $st: $(cat "$tmp/body")"
+	jq -e ".type == \"error\" and .error.code == \"$code\" and (.error.message | length) > 0" \
+		"$tmp/body" >/dev/null || fail "agent $body: $(cat "$tmp/body")"
+	[ "$before" = "$after" ] || fail "agent $body: store changed: $before -> $after"
+}
+hello() { printf '{"v":1,"type":"hello","session":"","step":0,"agent":"%s","relay":false,"card":{"atr":"3B8F8001","iin":"%s","cin":"%s"}}' "$@"; }
+expect_agent 400 PCARD_E_BAD_ENCODING '{"type":' "${AGC[@]}"
+expect_agent 400 PCARD_E_BAD_ENCODING '{"v":1,"type":"hello","session":"","step":0,"card":{"atr":"3B00"},"extra":1}' "${AGC[@]}"
+expect_agent 400 PCARD_E_BAD_ENCODING '{"v":1,"type":"hello","session":"","step":0,"card":{"atr":"3B00"}}' "${AGC[@]}"
+expect_agent 403 PCARD_E_AUTH "$(hello demo-agent 420112 45034455)" "${AGC[@]}"
+expect_agent 403 PCARD_E_AUTH "$(hello desk-2 A0B1C2 D3E4F5)" "${AGC[@]}"
+n0=$(sqlite3 "$db" 'SELECT count(*) FROM audit')
+[ "$(C POST /agent/v1/session "${JS[@]}" "${AGC[@]}" -d "$(hello demo-agent A0B1C2 D3E4F5)")" = 200 ] ||
+	fail "hello: $(cat "$tmp/body")"
+jq -e '.type == "bundle" and .step == 1 and (.session | length) == 32 and (.steps | length) == 2 and
+	.steps[0].apdu == "00A4040000" and (.steps[1].apdu | startswith("8050000008")) and
+	(.steps[1].apdu | length) == 28' "$tmp/body" >/dev/null || fail "step-1 bundle: $(cat "$tmp/body")"
+sid=$(jq -r .session "$tmp/body")
+[ "$(sqlite3 "$db" "SELECT card || ' ' || agent || ' ' || step || ' ' || state FROM sessions WHERE id = '$sid'")" = \
+	"A0B1C2D3E4F5 demo-agent 1 hello" ] || fail "session row"
+[ "$(sqlite3 "$db" 'SELECT count(*) FROM audit')" = $((n0 + 1)) ] || fail "session audit"
+A audit --after "$n0" | jq -e '.records[0].action == "session.open" and .records[0].actor == "agent:demo-agent"' \
+	>/dev/null || fail "session audit record"
+# a second agent for the card in session: 409, nothing changes
+A register-agent --id desk-9 --fingerprint "$(openssl x509 -in "$tmp/other.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" >/dev/null
+expect_agent 409 PCARD_E_CONFLICT "$(hello desk-9 A0B1C2 D3E4F5)" --cert "$tmp/other.pem" --key "$tmp/other.key"
+expect_agent 409 PCARD_E_CONFLICT "$(hello demo-agent A0B1C2 D3E4F5)" "${AGC[@]}"
+ok "agent hello: malformed 400, unknown card without enrolment profile 403, agent mismatch 403, session opened (step-1 bundle SELECT + INITIALIZE UPDATE, audited), second agent 409; all refusals change nothing"
 
 # ---- no secret in the database ----
 if sqlite3 "$db" .dump | grep -qi "$(cat "$tok")"; then fail "admin token in the database"; fi

@@ -8,6 +8,7 @@
  *   srv_json.c    strict JSON request helpers (unknown members, types, hex) and error replies
  *   srv_admin.c   the admin API (/admin/v1/...)
  *   srv_agent.c   the agent endpoints (/agent/v1/...)
+ *   srv_session.c the store side of agent sessions (srv_agent.c cannot include store.h)
  *
  * One internal polling thread serves every connection, so the store handle and the key
  * provider are used by one thread at a time (store.h: a handle per thread).
@@ -158,6 +159,22 @@ unsigned pcard_srv_agent(pcard_srv *srv, const pcard_srv_req *rq, json_t **out);
  * id filled, or 403 and a reply. */
 unsigned pcard_srv_agent_lookup(pcard_srv *srv, const char *fingerprint, char *id,
     size_t id_cap, json_t **out);
+
+/* ---- srv_session.c: the store side of agent sessions ---- */
+
+/* *known = 1 when the card is registered (errors of the store otherwise). */
+pcard_err pcard_srv_sess_card(pcard_srv *srv, const char *card_id, int *known);
+/* 1 when a configured key profile lets unknown cards enrol. */
+int pcard_srv_sess_enrol_profile(const pcard_srv *srv);
+/*
+ * Create session sid of a registered card at step 1 (INITIALIZE UPDATE sent), keeping the
+ * step-1 reply text, with its audit record, in one transaction.
+ * @retval PCARD_E_EXISTS the card already has a live session (or the id is taken)
+ * @retval PCARD_E_NOT_FOUND unknown card or agent
+ */
+pcard_err pcard_srv_sess_open(pcard_srv *srv, const char *sid, const char *card_id,
+    const char *agent_id, const uint8_t *host_chal, size_t host_chal_len, uint8_t level,
+    const char *reply_text);
 
 /* ---- srv_http.c ---- */
 
