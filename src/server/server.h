@@ -8,13 +8,14 @@
  *   srv_json.c    strict JSON request helpers (unknown members, types, hex) and error replies
  *   srv_admin.c   the admin API (/admin/v1/...)
  *   srv_agent.c   the agent endpoints (/agent/v1/...)
- *   srv_session.c the store side of agent sessions (srv_agent.c cannot include store.h)
+ *   srv_session.c the store side of agent sessions
  *
  * One internal polling thread serves every connection, so the store handle and the key
  * provider are used by one thread at a time (store.h: a handle per thread).
  *
- * This header does not include store.h: src/lib's bundle.h declares job names of its own that
- * clash with the store's, so a file that includes bundle.h must not see store.h.
+ * This header does not include store.h: only srv_admin.c, srv_session.c and srv_main.c talk
+ * to the store; srv_agent.c speaks the protocol (bundle.h) and reaches the store through
+ * srv_session.c.
  */
 #ifndef POSTCARD_SERVER_H
 #define POSTCARD_SERVER_H
