@@ -230,10 +230,13 @@ scenario_perso() {	# scenario_perso SCP
 	expect 0 postcard --json store-data --data 4F08A000000151000001 --format tlv $T
 	expect 0 postcard store-data --data 0102030405 --encrypt --trace $T
 	grep -q 'E2E000 <' "$TMP/err" || fail "store-data $1: --encrypt not redacted"
+	# encrypted BER-TLV to the ISD: the card removes the padding before reading the 4F
+	expect 0 postcard store-data --data 4F08A000000151000002 --format tlv --encrypt --trace $T
+	grep -q 'E2F000 <' "$TMP/err" || fail "store-data $1: encrypted tlv not P1 F0"
 	expect 2 postcard store-data --perso-file "$TMP/p1.perso" --data 00 $T
 	one_line "store-data two sources"
 	stop
-	[ "$(dump "$C" | jq -r '.isd.aid')" = A000000151000001 ] || fail "store-data $1: ISD not renamed"
+	[ "$(dump "$C" | jq -r '.isd.aid')" = A000000151000002 ] || fail "store-data $1: ISD not renamed"
 }
 
 # keys (public, single), DAP, --combined, --bs, key sources and --mode on an SCP03 i=70 card

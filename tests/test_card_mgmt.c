@@ -252,6 +252,29 @@ test_store_data(void **state)
 		assert_true(pcard_aid_eq(&pcard_card_state(m.c)->isd.aid, &n));
 		assert_true(pcard_aid_eq(&app(&m, FX_APP)->sd, &n));
 	}
+	/* encrypted BER-TLV to the SD: the padding is removed before the TLV is read */
+	{
+		uint8_t rn[16] = { 0x4F, 0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00,
+		    0x80, 0, 0, 0, 0, 0 };
+		pcard_aid back = fx_aid(FX_ISD);
+
+		/* no padding (the plain text ends inside a TLV-looking 00 run): 6A80 */
+		rn[10] = 0x00;
+		assert_int_equal(pcard_keys_cipher(m.h.keys, m.h.ks.dek, PCARD_CIPHER_AES_CBC, 1,
+		    NULL, rn, sizeof rn, enc), PCARD_OK);
+		assert_int_equal(pcard_gp_store_data_cmd(0xF0, 0, enc, sizeof enc, cmd, sizeof cmd,
+		    &nc), PCARD_OK);
+		assert_int_equal(fx_send(&m.h, cmd, nc), 0x6A80);
+		assert_false(pcard_aid_eq(&pcard_card_state(m.c)->isd.aid, &back));
+		rn[10] = 0x80;
+		assert_int_equal(pcard_keys_cipher(m.h.keys, m.h.ks.dek, PCARD_CIPHER_AES_CBC, 1,
+		    NULL, rn, sizeof rn, enc), PCARD_OK);
+		assert_int_equal(pcard_gp_store_data_cmd(0xF0, 0, enc, sizeof enc, cmd, sizeof cmd,
+		    &nc), PCARD_OK);
+		assert_int_equal(fx_send(&m.h, cmd, nc), 0x9000);
+		assert_true(pcard_aid_eq(&pcard_card_state(m.c)->isd.aid, &back));
+		assert_true(pcard_aid_eq(&app(&m, FX_APP)->sd, &back));
+	}
 	/* an application without store_data (the generic applet) */
 	assert_int_equal(fx_send_hex(&m.h, "80E620000E000008" FX_APP "000000"), 0x9000);
 	assert_int_equal(fx_send_hex(&m.h, "80E2800002AABB"), 0x6A81);

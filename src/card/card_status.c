@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "card_int.h"
+#include "postcard/crypto.h"
 #include "postcard/gp.h"
 #include "postcard/tlv.h"
 
@@ -549,18 +550,26 @@ rename_refs(pcard_card *c, const pcard_aid *from, const pcard_aid *to)
 			cs->apps[i].sd = *to;
 }
 
-/* STORE DATA to the SD itself: BER-TLV 4F renames the ISD; other data is accepted and
- * not kept (the simulator's SDs have no personalisation data beyond keys). */
+/*
+ * STORE DATA to the SD itself: BER-TLV 4F renames the ISD; other data is accepted and not
+ * kept (the simulator's SDs have no personalisation data beyond keys). Encrypted BER-TLV
+ * (P1 b7b6 = 11) arrives as the objects followed by ISO/IEC 7816-4 padding (80 00..): the
+ * TLV parser never sees the padding (GP CS 11.11: the block cipher needs whole blocks, the
+ * padding is not data). No valid padding: 6A80.
+ */
 static uint16_t
 sd_own_data(pcard_card *c, uint8_t chan, pcard_card_app *sd, uint8_t p1, const uint8_t *d,
     size_t n)
 {
 	pcard_rd rd, val;
 	uint32_t tag;
+	size_t len = n;
 
 	if ((p1 & 0x18) != PCARD_SD_FMT_BER)
 		return SW_OK;
-	pcard_rd_init(&rd, d, n);
+	if ((p1 & 0x60) == PCARD_SD_ENC_ALL && pcard_unpad_iso(d, n, &len) != PCARD_OK)
+		return SW_WRONG_DATA;
+	pcard_rd_init(&rd, d, len);
 	while (pcard_rd_left(&rd) > 0) {
 		if (pcard_tlv_next(&rd, &tag, &val) != PCARD_OK)
 			return SW_WRONG_DATA;
