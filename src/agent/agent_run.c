@@ -304,6 +304,7 @@ pcard_agent_session(const pcard_agent_cfg *cfg, pcard_transport *t, pcard_agent_
 			    PCARD_AGENT_RESP_MAX, &rn, &st, cerr, sizeof cerr);
 			x->http = st;
 			x->down = rn;
+			x->ms = now_ms() - t0;
 			if (err == PCARD_E_TRANSPORT)
 				again = 1;
 			else if (err != PCARD_OK) {
@@ -334,7 +335,6 @@ pcard_agent_session(const pcard_agent_cfg *cfg, pcard_transport *t, pcard_agent_
 			sleep_ms(delay);
 			delay = delay * 2 > 2000 ? 2000 : delay * 2;
 		}
-		x->ms = now_ms() - t0;
 		if (cfg->kill.kind == PCARD_AGENT_KILL_RECV && cfg->kill.n == xno)
 			die_now();
 
