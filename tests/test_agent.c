@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "postcard/bytes.h"
@@ -493,6 +496,32 @@ test_session_cardoff(void **state)
 	}
 }
 
+/* peer- kill points kill another process once, and the session goes on. */
+static void
+test_session_peer_kill(void **state)
+{
+	env E;
+	pid_t child;
+	int wst = 0;
+
+	(void)state;
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	env_init(&E);
+	E.F.fail_first_try = 1;		/* the resend must not kill again */
+	assert_int_equal(pcard_agent_kill_parse("peer-send:2", &E.cfg.kill), PCARD_OK);
+	E.cfg.peer_pid = (int)child;
+	assert_int_equal(pcard_agent_session(&E.cfg, E.t, &E.sum), PCARD_OK);
+	assert_int_equal(E.sum.exchanges, 3);
+	assert_int_equal(waitpid(child, &wst, 0), child);
+	assert_true(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL);
+	env_free(&E);
+}
+
 static void
 test_relay_path(void **state)
 {
@@ -554,9 +583,12 @@ test_kill_parse(void **state)
 		{ "apdu:2:137", PCARD_AGENT_KILL_APDU, 2, 137, 0 },
 		{ "cardoff:2:1", PCARD_AGENT_KILL_CARDOFF, 2, 1, 0 },
 		{ "sleep-apdu:2:5:300", PCARD_AGENT_KILL_SLEEP_APDU, 2, 5, 300 },
+		{ "peer-sent:2", PCARD_AGENT_KILL_SENT, 2, 0, 0 },
+		{ "peer-apdu:2:4", PCARD_AGENT_KILL_APDU, 2, 4, 0 },
 	};
 	static const char *const bad[] = { "send", "send:", "send:0", "send:1x", "apdu:2",
-		"apdu:2:0", "apdu:0:1", "kill:1", "sent:1:2", "recv:-1", "apdu:2:3:", "send:9999999999" };
+		"apdu:2:0", "apdu:0:1", "kill:1", "sent:1:2", "recv:-1", "apdu:2:3:", "send:9999999999",
+		"peer-cardoff:2:1", "peer-sleep-apdu:2:1:5", "peer-", "peer-peer-send:1" };
 	pcard_agent_kill k;
 
 	(void)state;
@@ -566,6 +598,7 @@ test_kill_parse(void **state)
 		assert_int_equal(k.n, ok[i].n);
 		assert_int_equal(k.k, ok[i].k);
 		assert_int_equal(k.ms, ok[i].ms);
+		assert_int_equal(k.peer, strncmp(ok[i].s, "peer-", 5) == 0);
 	}
 	assert_int_equal(pcard_agent_kill_parse(NULL, &k), PCARD_OK);
 	assert_int_equal(k.kind, PCARD_AGENT_KILL_NONE);
@@ -647,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_session_refusals),
 		cmocka_unit_test(test_session_wrong_ids),
 		cmocka_unit_test(test_session_cardoff),
+		cmocka_unit_test(test_session_peer_kill),
 		cmocka_unit_test(test_relay_path),
 		cmocka_unit_test(test_play_nospace),
 		cmocka_unit_test(test_kill_parse),

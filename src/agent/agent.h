@@ -126,6 +126,9 @@ typedef pcard_err (*pcard_agent_post_fn)(void *ctx, const char *path, const char
  *   cardoff:S:K   the same point, but the card is powered off (cold reset) instead of the
  *                 agent being killed: the agent goes on and reports card_error
  *   sleep-apdu:S:K:MS  sleep MS ms after that APDU (a window for killing something else)
+ *   peer-send:N, peer-sent:N, peer-recv:N, peer-apdu:S:K   the same points, but SIGKILL goes
+ *                 to the process cfg->peer_pid (the server, PCARD_AGENT_KILL_PID) once, and
+ *                 the agent goes on (its resends meet the restarted server)
  * A kill is SIGKILL to the agent itself: nothing is flushed, no handler runs.
  */
 enum pcard_agent_kill_kind {
@@ -140,12 +143,15 @@ enum pcard_agent_kill_kind {
 
 typedef struct pcard_agent_kill {
 	int kind;
+	int peer;		/* the "peer-" forms: kill cfg->peer_pid instead */
 	uint32_t n;		/* exchange number, or bundle step */
 	size_t k;		/* APDU number */
 	unsigned ms;		/* sleep */
 } pcard_agent_kill;
 
 /* @retval PCARD_E_USAGE not one of the forms above ("" and NULL are KILL_NONE) */
+/* Act on a kill point that was reached: SIGKILL to the agent, or once to the peer. */
+void pcard_agent_kill_fire(const pcard_agent_kill *k, int peer_pid, int *fired);
 pcard_err pcard_agent_kill_parse(const char *spec, pcard_agent_kill *k);
 
 typedef struct pcard_agent_cfg {
@@ -157,6 +163,7 @@ typedef struct pcard_agent_cfg {
 	pcard_agent_post_fn post;
 	void *post_ctx;
 	uint32_t *exchange_now;	/* may be NULL: receives the number of the exchange under way */
+	int peer_pid;		/* the process the peer- kill points kill (0: none) */
 } pcard_agent_cfg;
 
 /* One HTTP exchange of a session, as the summary records it. */

@@ -48,7 +48,8 @@ static const char USAGE[] =
 "Exit status: 0 every job the server reported is done (or there was none); 4 a job failed\n"
 "or stayed unknown; 7 the card, reader or network failed; 5 the server refused the card or\n"
 "the agent; 2 usage; others as docs/exit-codes.md.\n"
-"Test hook: PCARD_AGENT_KILL_AT=send:N|sent:N|recv:N|apdu:S:K|cardoff:S:K (docs/agent.md).\n"
+"Test hook: PCARD_AGENT_KILL_AT=[peer-]send:N|sent:N|recv:N|apdu:S:K, cardoff:S:K\n"
+"(docs/agent.md).\n"
 "\n"
 "examples:\n"
 "  postcard-agent --server https://127.0.0.1:8443 --reader 'Virtual PCD 00 00' \\\n"
@@ -66,6 +67,8 @@ typedef struct http_ctx {
 	pcard_agent_http *h;
 	pcard_agent_kill kill;
 	uint32_t exchange_now;
+	int peer_pid;
+	int fired;
 } http_ctx;
 
 typedef struct trace_ctx {
@@ -114,7 +117,7 @@ http_hook(void *ctx, int point)
 
 	if (point == PCARD_AGENT_HTTP_SENT && H->kill.kind == PCARD_AGENT_KILL_SENT &&
 	    H->kill.n == H->exchange_now)
-		raise(SIGKILL);
+		pcard_agent_kill_fire(&H->kill, H->peer_pid, &H->fired);
 }
 
 static void
@@ -372,6 +375,13 @@ main(int argc, char **argv)
 	if (pcard_agent_kill_parse(getenv("PCARD_AGENT_KILL_AT"), &H.kill) != PCARD_OK)
 		return usage_err("PCARD_AGENT_KILL_AT=%s: not a kill point",
 		    getenv("PCARD_AGENT_KILL_AT"));
+	if (H.kill.peer) {
+		unsigned pid = 0;
+
+		if (parse_uint(getenv("PCARD_AGENT_KILL_PID"), INT_MAX, &pid) != 0 || pid == 0)
+			return usage_err("%s", "a peer- kill point needs PCARD_AGENT_KILL_PID");
+		H.peer_pid = (int)pid;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ho, 0, sizeof ho);
@@ -413,6 +423,7 @@ main(int argc, char **argv)
 	cfg.post = post_http;
 	cfg.post_ctx = &H;
 	cfg.exchange_now = &H.exchange_now;
+	cfg.peer_pid = H.peer_pid;
 	for (;;) {
 		pcard_agent_summary *s = &sums[nsum++];
 

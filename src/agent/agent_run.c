@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -63,10 +64,15 @@ pcard_agent_kill_parse(const char *spec, pcard_agent_kill *k)
 		{ "sleep-apdu:", PCARD_AGENT_KILL_SLEEP_APDU, 3 },
 	};
 	unsigned long v[3] = { 0, 0, 0 };
+	int peer = 0;
 
 	memset(k, 0, sizeof *k);
 	if (spec == NULL || spec[0] == '\0')
 		return PCARD_OK;
+	if (strncmp(spec, "peer-", 5) == 0) {
+		spec += 5;
+		peer = 1;
+	}
 	for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
 		const char *p = spec;
 		size_t l = strlen(forms[f].pfx);
@@ -82,7 +88,11 @@ pcard_agent_kill_parse(const char *spec, pcard_agent_kill *k)
 		}
 		if (*p != '\0' || v[0] == 0 || (forms[f].args > 1 && v[1] == 0))
 			return PCARD_E_USAGE;
+		if (peer && (forms[f].kind == PCARD_AGENT_KILL_CARDOFF ||
+		    forms[f].kind == PCARD_AGENT_KILL_SLEEP_APDU))
+			return PCARD_E_USAGE;
 		k->kind = forms[f].kind;
+		k->peer = peer;
 		k->n = (uint32_t)v[0];
 		k->k = (size_t)v[1];
 		k->ms = (unsigned)v[2];
@@ -96,6 +106,18 @@ die_now(void)
 {
 	raise(SIGKILL);
 	abort();	/* not reached */
+}
+
+void
+pcard_agent_kill_fire(const pcard_agent_kill *k, int peer_pid, int *fired)
+{
+	if (!k->peer)
+		die_now();
+	if (*fired)
+		return;
+	*fired = 1;
+	if (peer_pid > 0)
+		(void)kill((pid_t)peer_pid, SIGKILL);
 }
 
 static void
@@ -130,6 +152,7 @@ typedef struct run {
 	const pcard_agent_cfg *cfg;
 	pcard_transport *t;
 	int card_off;		/* cardoff hook fired: the card is powered off */
+	int fired;		/* a peer kill point fired */
 } run;
 
 static int
@@ -142,7 +165,7 @@ step_hook(void *ctx, uint32_t msg_step, size_t k)
 		return 0;
 	switch (kl->kind) {
 	case PCARD_AGENT_KILL_APDU:
-		die_now();
+		pcard_agent_kill_fire(kl, R->cfg->peer_pid, &R->fired);
 		return 0;
 	case PCARD_AGENT_KILL_SLEEP_APDU:
 		sleep_ms(kl->ms);
@@ -291,7 +314,7 @@ pcard_agent_session(const pcard_agent_cfg *cfg, pcard_transport *t, pcard_agent_
 		x->sent = sent_type;
 		x->rsps = sent_type == PCARD_BMSG_RESPONSES ? out->nrsps : 0;
 		if (cfg->kill.kind == PCARD_AGENT_KILL_SEND && cfg->kill.n == xno)
-			die_now();
+			pcard_agent_kill_fire(&cfg->kill, cfg->peer_pid, &R.fired);
 		t0 = now_ms();
 		for (;;) {
 			char cerr[PCARD_AGENT_MSG_MAX] = "";
@@ -336,7 +359,7 @@ pcard_agent_session(const pcard_agent_cfg *cfg, pcard_transport *t, pcard_agent_
 			delay = delay * 2 > 2000 ? 2000 : delay * 2;
 		}
 		if (cfg->kill.kind == PCARD_AGENT_KILL_RECV && cfg->kill.n == xno)
-			die_now();
+			pcard_agent_kill_fire(&cfg->kill, cfg->peer_pid, &R.fired);
 
 		/* the answer */
 		why[0] = '\0';
