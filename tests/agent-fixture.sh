@@ -165,5 +165,14 @@ af_jobs() {
 
 af_dump() { postcard-sim dump "$AF/$1.pcsim" --json; }
 
+# af_skip_if_not_served JSON: exit 77 (ctest: skipped) when the agent's summary shows that
+# postcardd does not serve agent sessions past the hello yet (its 503 "not served yet").
+af_skip_if_not_served() {
+	if jq -e '.error.message // "" | test("not served yet|not_ready")' <<<"$1" >/dev/null 2>&1; then
+		echo "SKIP: postcardd does not serve agent sessions yet: $(jq -r .error.message <<<"$1")"
+		exit 77
+	fi
+}
+
 # af_upload FILE.cap: prints the load file id
 af_upload() { postcard --json admin upload "$1" | jq -r .id; }
