@@ -169,7 +169,7 @@ af_dump() { postcard-sim dump "$AF/$1.pcsim" --json; }
 # postcardd does not serve agent sessions past the hello yet (its 503 "not served yet").
 af_skip_if_not_served() {
 	if jq -e '.error.message // "" | test("not served yet|not_ready")' <<<"$1" >/dev/null 2>&1; then
-		echo "SKIP: postcardd does not serve agent sessions yet: $(jq -r .error.message <<<"$1")"
+		echo "SKIP: postcardd does not serve agent sessions yet: $(jq -r .error.message <<<"$1")" >&2
 		exit 77
 	fi
 }
