@@ -235,6 +235,18 @@ scenario_perso() {	# scenario_perso SCP
 	grep -q 'E2F000 <' "$TMP/err" || fail "store-data $1: encrypted tlv not P1 F0"
 	expect 2 postcard store-data --perso-file "$TMP/p1.perso" --data 00 $T
 	one_line "store-data two sources"
+	# encrypted DGIs: tag and length in clear, each value encrypted alone (EMV CPS); the ISD
+	# reads them (a card decrypting the whole field would answer 6A80), the datastore gets
+	# them decrypted and refuses the DGI format itself (6A86)
+	printf '0101 03 AABBCC 8000 10 00112233445566778899AABBCCDDEEFF' | tr -d ' ' | xxd -r -p \
+	    > "$TMP/p.dgi"
+	expect 0 postcard store-data --dgi-file "$TMP/p.dgi" --encrypt --pad --trace $T
+	grep -q '^>> 84E26800 <' "$TMP/err" && grep -q '^>> 84E2E801 <' "$TMP/err" ||
+		fail "dgi $1: not P1 68 then E8"
+	printf 'dgi enc 0101 AABBCC\ndgi 0202 0102\n' > "$TMP/d.perso"
+	expect 0 postcard store-data --perso-file "$TMP/d.perso" $T
+	expect 4 postcard personalize $DS --dgi-file "$TMP/p.dgi" --encrypt --pad $T
+	one_line "dgi $1 datastore"; grep -q '6A86' "$TMP/err" || fail "dgi $1: datastore not 6A86"
 	stop
 	[ "$(dump "$C" | jq -r '.isd.aid')" = A000000151000002 ] || fail "store-data $1: ISD not renamed"
 }

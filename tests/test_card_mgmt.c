@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "card_fixture.h"
+#include "card_int.h"	/* white box: card_store_decrypt and the channel it uses */
 #include "postcard/crypto.h"
 
 static const uint8_t no_priv[3] = { 0 };
@@ -449,6 +450,90 @@ test_ssd_other_sd(void **state)
 	mg_free(&m);
 }
 
+/* One DGI: tag, length (1 byte), value encrypted alone with the DEK (AES-CBC, ICV 0). */
+static size_t
+dgi_enc(ch_host *h, uint16_t tag, const uint8_t *v, size_t n, uint8_t *out)
+{
+	out[0] = (uint8_t)(tag >> 8);
+	out[1] = (uint8_t)tag;
+	out[2] = (uint8_t)n;
+	if (n > 0)
+		assert_int_equal(pcard_keys_cipher(h->keys, h->ks.dek, PCARD_CIPHER_AES_CBC, 1,
+		    NULL, v, n, out + 3), PCARD_OK);
+	return 3 + n;
+}
+
+/*
+ * Encrypted DGIs (P1 b7b6 = 11, b5b4 = 01): tag and length in clear, each value encrypted on
+ * its own (EMV CPS, GlobalPlatformPro); the card decrypts value by value. White box: the
+ * plain field card_store_decrypt gives is compared with the DGIs sent.
+ */
+static void
+test_store_data_dgi(void **state)
+{
+	static const uint8_t h3[5] = { 0x01, 0x03, 0xFF, 0x00, 0x10 };
+	uint8_t v1[16], v2[32], field[128], plain[128], out[128], cmd[160], f3[5 + 16];
+	size_t n = 0, pn = 0, nc;
+	mg m;
+
+	(void)state;
+	memset(v1, 0x11, sizeof v1);
+	v1[15] = 0x80;		/* a value that happens to end like padding stays as it is */
+	for (size_t i = 0; i < sizeof v2; i++)
+		v2[i] = (uint8_t)i;
+	mg_init(&m, no_priv);
+	add_datastore(&m.cs);
+	mg_go(&m);
+	assert_int_equal(open_on(&m.h, FX_ISD, 0x03), 0x9000);
+	n += dgi_enc(&m.h, 0x0101, v1, sizeof v1, field + n);
+	n += dgi_enc(&m.h, 0x8000, v2, sizeof v2, field + n);
+	n += dgi_enc(&m.h, 0x0202, NULL, 0, field + n);	/* empty: nothing to decrypt */
+	memcpy(plain, "\x01\x01\x10", 3);
+	memcpy(plain + 3, v1, 16);
+	memcpy(plain + 19, "\x80\x00\x20", 3);
+	memcpy(plain + 22, v2, 32);
+	memcpy(plain + 54, "\x02\x02\x00", 3);
+	pn = 57;
+	assert_int_equal(n, pn);
+	/* to the SD itself (accepted, not kept): the whole field is 57 bytes, not whole blocks */
+	assert_int_equal(pcard_gp_store_data_cmd(0xE8, 0, field, n, cmd, sizeof cmd, &nc),
+	    PCARD_OK);
+	assert_int_equal(fx_send(&m.h, cmd, nc), 0x9000);
+	assert_int_equal(card_store_decrypt(&m.c->ch[0], 0xE8, field, n, out, sizeof out),
+	    SW_OK);
+	assert_memory_equal(out, plain, pn);
+	/* the same bytes as BER-TLV or unformatted are one cryptogram: 57 is no block multiple */
+	assert_int_equal(card_store_decrypt(&m.c->ch[0], 0xF0, field, n, out, sizeof out),
+	    SW_WRONG_DATA);
+	assert_int_equal(card_store_decrypt(&m.c->ch[0], 0xE0, field, n, out, sizeof out),
+	    SW_WRONG_DATA);
+	assert_int_equal(card_store_decrypt(&m.c->ch[0], 0xE8, field, n, out, 56),
+	    SW_WRONG_DATA);
+	/* a value that is not whole blocks, a DGI running past the field, cut headers */
+	assert_int_equal(fx_send_hex(&m.h, "80E2E8000401010100"), 0x6A80);
+	assert_int_equal(fx_send_hex(&m.h, "80E2E80012010110" "00112233445566778899AABBCCDDEE"),
+	    0x6A80);
+	assert_int_equal(fx_send_hex(&m.h, "80E2E8001301011100112233445566778899AABBCCDDEEFF"),
+	    0x6A80);
+	assert_int_equal(fx_send_hex(&m.h, "80E2E800020101"), 0x6A80);
+	assert_int_equal(fx_send_hex(&m.h, "80E2E8000401FF0001"), 0x6A80);
+	/* the three-byte length form */
+	memcpy(f3, h3, sizeof h3);
+	assert_int_equal(pcard_keys_cipher(m.h.keys, m.h.ks.dek, PCARD_CIPHER_AES_CBC, 1, NULL,
+	    v1, 16, f3 + 5), PCARD_OK);
+	assert_int_equal(card_store_decrypt(&m.c->ch[0], 0x68, f3, sizeof f3, out, sizeof out),
+	    SW_OK);
+	assert_memory_equal(out, h3, sizeof h3);
+	assert_memory_equal(out + 5, v1, 16);
+	/* through INSTALL [for personalization] the datastore gets the DGIs decrypted: it then
+	 * refuses the DGI format itself (6A86), where a card that cannot read them says 6A80 */
+	assert_int_equal(fx_send_hex(&m.h, "80E62000110000" "0B" DS_MOD "00000000"), 0x9000);
+	assert_int_equal(fx_send_hex(&m.h, "80E2E8000401010100"), 0x6A80);
+	assert_int_equal(fx_send(&m.h, cmd, nc), 0x6A86);
+	assert_true(fx_eq_but_counters(pcard_card_state(m.c), &m.cs, NULL, 0));
+	mg_free(&m);
+}
+
 /* ------------------------------------------------------------------------------------- */
 
 /* Token key (ISD, KVN 70) and receipt key (ISD, KVN 71), Receipt Generation on the ISD. */
@@ -848,6 +933,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_status),
 		cmocka_unit_test(test_store_data),
+		cmocka_unit_test(test_store_data_dgi),
 		cmocka_unit_test(test_install_roles),
 		cmocka_unit_test(test_ssd_creation),
 		cmocka_unit_test(test_ssd_other_sd),

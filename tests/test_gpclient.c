@@ -1094,6 +1094,103 @@ sim_store_records(uint8_t scp)
 	simcard_free(sc);
 }
 
+/* The last STORE DATA command the host sent (trace hook). */
+typedef struct sd_spy {
+	uint8_t cmd[300];
+	size_t n;
+} sd_spy;
+
+static void
+sd_spy_fn(void *ctx, int dir, const uint8_t *p, size_t n)
+{
+	sd_spy *s = ctx;
+
+	if (dir == PCARD_TRACE_CMD && n >= 5 && p[1] == 0xE2 && n <= sizeof s->cmd) {
+		memcpy(s->cmd, p, n);
+		s->n = n;
+	}
+}
+
+/*
+ * Encrypted DGIs: a perso file 'dgi enc' line and --dgi-file --encrypt (store_dgis) both send
+ * the DGI tag and length in clear and the value padded and encrypted on its own (EMV CPS),
+ * P1 E8; the card reads them (9000 to the ISD; the datastore gets them decrypted and refuses
+ * the DGI format itself, 6A86). The channel is at level 01 so the field is seen on the wire.
+ */
+static void
+sim_store_dgis(uint8_t scp)
+{
+	static const char text[] = "dgi enc 0101 AABBCC\n";
+	static const uint8_t dgis[] = { 0x02, 0x02, 0x03, 0xAA, 0xBB, 0xCC };
+	uint8_t buf[64], plain[32];
+	pcard_gpc_sd_record r[2];
+	pcard_gp_aid app;
+	pcard_cipher_alg alg;
+	pcard_keyh dek;
+	size_t n = 0, bl = scp == 3 ? 16 : 8;
+	simcard *sc = NULL;
+	sd_spy spy;
+	host h;
+
+	memset(&spy, 0, sizeof spy);
+	sim_open(&sc, &h, scp);
+	assert_int_equal(pcard_gpc_perso_parse((const uint8_t *)text, strlen(text), buf,
+	    sizeof buf, r, 2, &n, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	h.a.level = 0x01;
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	pcard_transport_set_trace(simcard_transport(sc), sd_spy_fn, &spy);
+	assert_int_equal(pcard_scp_dek(pcard_gpc_session(&h.g), &dek, &alg), PCARD_OK);
+	for (int k = 0; k < 2; k++) {
+		if (k == 0)
+			assert_int_equal(pcard_gpc_store_records(&h.g, r, n), PCARD_OK);
+		else
+			assert_int_equal(pcard_gpc_store_dgis(&h.g, dgis, sizeof dgis, 1, 1),
+			    PCARD_OK);
+		assert_int_equal(pcard_gpc_last_sw(&h.g), 0x9000);
+		/* 84 E2 E8 00 Lc | tag(2) len value(bl) | C-MAC(8) */
+		assert_int_equal(spy.n, 5 + 3 + bl + 8);
+		assert_int_equal(spy.cmd[2], 0xE8);
+		assert_int_equal(spy.cmd[5], k == 0 ? 0x01 : 0x02);
+		assert_int_equal(spy.cmd[6], k == 0 ? 0x01 : 0x02);
+		assert_int_equal(spy.cmd[7], bl);
+		assert_int_equal(pcard_keys_cipher(h.keys, dek, alg, 0, NULL, spy.cmd + 8, bl,
+		    plain), PCARD_OK);
+		assert_memory_equal(plain, "\xAA\xBB\xCC\x80\x00\x00\x00\x00", 8);
+	}
+	install_datastore(&h);
+	assert_int_equal(pcard_gp_aid_set(&app, pcard_applet_datastore.modules[0].b,
+	    pcard_applet_datastore.modules[0].len), PCARD_OK);
+	assert_int_equal(pcard_gpc_personalize(&h.g, &app), PCARD_OK);
+	assert_int_equal(pcard_gpc_store_records(&h.g, r, n), PCARD_E_CARD_STATUS);
+	assert_int_equal(pcard_gpc_last_sw(&h.g), 0x6A86);
+	/* a record that is no DGI stream: refused before anything is sent */
+	r[1].fmt = PCARD_SD_FMT_DGI;
+	r[1].encrypt = 1;
+	r[1].data = dgis;
+	r[1].len = 4;	/* length 3, one value byte */
+	spy.n = 0;
+	assert_int_equal(pcard_gpc_store_records(&h.g, &r[1], 1), PCARD_E_BAD_ENCODING);
+	assert_int_equal(spy.n, 0);
+	pcard_transport_set_trace(simcard_transport(sc), NULL, NULL);
+	host_free(&h);
+	simcard_free(sc);
+}
+
+static void
+test_sim_store_dgis_scp03(void **state)
+{
+	(void)state;
+	sim_store_dgis(3);
+}
+
+static void
+test_sim_store_dgis_scp02(void **state)
+{
+	(void)state;
+	sim_store_dgis(2);
+}
+
 static void
 test_sim_store_records_scp03(void **state)
 {
@@ -1117,6 +1214,8 @@ main(void)
 		cmocka_unit_test(test_perso_parse_errors),
 		cmocka_unit_test(test_sim_store_records_scp03),
 		cmocka_unit_test(test_sim_store_records_scp02),
+		cmocka_unit_test(test_sim_store_dgis_scp03),
+		cmocka_unit_test(test_sim_store_dgis_scp02),
 		cmocka_unit_test(test_sim_select_discovers_isd),
 		cmocka_unit_test(test_sim_select_unknown_aid),
 		cmocka_unit_test(test_sim_info),

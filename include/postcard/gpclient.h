@@ -352,8 +352,9 @@ pcard_err pcard_gpc_store_dgis(pcard_gpc *g, const uint8_t *dgis, size_t n, int 
 /*
  * One STORE DATA command's worth of personalisation data (the postcard perso file,
  * docs/postcard.1 and gpclient_perso.c): fmt is PCARD_SD_FMT_NONE, _DGI or _BER (P1 b5b4);
- * encrypt pads the whole data field (ISO 7816-4) and encrypts it under the DEK with P1 b7b6
- * = 11. data is borrowed.
+ * encrypt sets P1 b7b6 = 11 and pads (ISO 7816-4) and encrypts under the DEK the whole data
+ * field, or with _DGI each DGI's value alone (tag and length in clear, EMV CPS). data is
+ * borrowed.
  */
 typedef struct pcard_gpc_sd_record {
 	uint8_t fmt;

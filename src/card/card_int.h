@@ -165,6 +165,10 @@ void card_get_data(pcard_card *c, const card_cmd *cmd, card_rsp *r);
 void card_get_status(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r);
 void card_set_status(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r);
 void card_store_data(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r);
+/* The plain field of an encrypted STORE DATA (P1 b7b6 = 11): per DGI value in DGI format,
+ * else the whole field (card_status.c has the layout). SW_OK or SW_WRONG_DATA. */
+uint16_t card_store_decrypt(card_chan *ch, uint8_t p1, const uint8_t *in, size_t n,
+    uint8_t *out, size_t out_cap);
 /* The card recognition data object 66 (or 73 inside the FCI when inner is 1). */
 void card_put_crd(pcard_card *c, pcard_wr *w, int as73);
 

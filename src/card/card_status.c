@@ -599,6 +599,50 @@ sd_own_data(pcard_card *c, uint8_t chan, pcard_card_app *sd, uint8_t p1, const u
 	return SW_OK;
 }
 
+/*
+ * The plain data field of an encrypted STORE DATA (P1 b7b6 = 11), decrypted with the
+ * session's DEK. GP CS 11.11 with EMV CPS: in DGI format (b5b4 = 01) every DGI keeps its
+ * identifier and length in clear and only its value is a cryptogram,
+ *
+ *     DGI tag (2) | length (1, or FF + 2) | value (length bytes, whole cipher blocks)
+ *
+ * so each value is decrypted on its own (the length stays: whether the value was padded
+ * before encryption is the application's knowledge, as in EMV CPS). In every other format
+ * the whole field is one cryptogram. out gets n bytes.
+ * @return SW_OK, or SW_WRONG_DATA: a DGI that overruns the field, a value (or field) not a
+ *         whole number of blocks, no DEK on the channel
+ */
+uint16_t
+card_store_decrypt(card_chan *ch, uint8_t p1, const uint8_t *in, size_t n, uint8_t *out,
+    size_t out_cap)
+{
+	pcard_rd rd;
+
+	if (n > out_cap)
+		return SW_WRONG_DATA;
+	if ((p1 & 0x18) != PCARD_SD_FMT_DGI)
+		return card_sc_dek_decrypt(ch, in, n, out) == PCARD_OK ? SW_OK : SW_WRONG_DATA;
+	pcard_rd_init(&rd, in, n);
+	while (pcard_rd_left(&rd) > 0) {
+		size_t off = n - pcard_rd_left(&rd), hdr, len;
+		const uint8_t *val;
+		uint16_t tag, l2 = 0;
+		uint8_t l1;
+
+		if (pcard_rd_u16(&rd, &tag) != PCARD_OK || pcard_rd_u8(&rd, &l1) != PCARD_OK ||
+		    (l1 == 0xFF && pcard_rd_u16(&rd, &l2) != PCARD_OK))
+			return SW_WRONG_DATA;
+		len = l1 == 0xFF ? l2 : l1;
+		hdr = n - pcard_rd_left(&rd) - off;
+		if (pcard_rd_view(&rd, len, &val) != PCARD_OK)
+			return SW_WRONG_DATA;
+		memcpy(out + off, in + off, hdr);
+		if (len > 0 && card_sc_dek_decrypt(ch, val, len, out + off + hdr) != PCARD_OK)
+			return SW_WRONG_DATA;
+	}
+	return SW_OK;
+}
+
 void
 card_store_data(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 {
@@ -635,9 +679,9 @@ card_store_data(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp
 		taid = a->aid;
 	}
 	if ((p1 & 0x60) == PCARD_SD_ENC_ALL && n > 0) {
-		if (card_sc_dek_decrypt(ch, d, n, buf) != PCARD_OK) {
-			r->sw = SW_WRONG_DATA;
-			return;
+		if ((sw = card_store_decrypt(ch, p1, d, n, buf, sizeof buf)) != SW_OK) {
+			r->sw = sw;
+			goto out;
 		}
 		d = buf;
 	}

@@ -10,8 +10,11 @@
  *   dgi  the first 2 bytes are the DGI tag, the rest its value; the DGI length (1 byte, or
  *        FF and 2 bytes from 255 on) is inserted, P1 b5b4 = 01
  *   raw  bytes as given, P1 b5b4 = 00
- *   enc  the whole data field is ISO 7816-4 padded and encrypted under the DEK, P1 b7b6 = 11
- *        (GP CS 11.11 "all data encrypted"; SCP03 AES-CBC static DEK, SCP02 3DES session DEK)
+ *   enc  P1 b7b6 = 11 (GP CS 11.11 "all data encrypted"; SCP03 AES-CBC static DEK, SCP02
+ *        3DES session DEK): for tlv and raw the whole data field is ISO 7816-4 padded and
+ *        encrypted; for dgi only the DGI's value is, the tag and the length (of the
+ *        cryptogram) stay in clear, as EMV CPS and GlobalPlatformPro send DGIs and the card
+ *        decrypts them (docs/card-behaviour.md)
  *
  * Records go out as P2 = 00, 01, ... with P1 b8 on the last one.
  */
@@ -238,6 +241,54 @@ encrypt_field(pcard_gpc *g, const uint8_t *p, size_t n, uint8_t *out, size_t cap
 	return pcard_keys_cipher(g->keys, dek, alg, 1, NULL, out, *out_len, out);
 }
 
+/*
+ * An encrypted DGI record: each DGI of p[0..n) becomes tag || length || its value padded and
+ * encrypted on its own (EMV CPS: identifier and length in clear).
+ */
+static pcard_err
+encrypt_dgis(pcard_gpc *g, const uint8_t *p, size_t n, uint8_t *out, size_t cap,
+    size_t *out_len)
+{
+	uint8_t v[PCARD_APDU_SHORT_MAX + 16];
+	pcard_rd r;
+	pcard_wr w;
+	pcard_err err = PCARD_E_INTERNAL;
+
+	pcard_rd_init(&r, p, n);
+	pcard_wr_init(&w, out, cap);
+	while (pcard_rd_left(&r) > 0) {
+		const uint8_t *val;
+		uint16_t tag, l2 = 0;
+		uint8_t l1;
+		size_t len, vl = 0;
+
+		if (pcard_rd_u16(&r, &tag) != PCARD_OK || pcard_rd_u8(&r, &l1) != PCARD_OK ||
+		    (l1 == 0xFF && pcard_rd_u16(&r, &l2) != PCARD_OK) ||
+		    pcard_rd_view(&r, len = l1 == 0xFF ? l2 : l1, &val) != PCARD_OK) {
+			err = PCARD_E_BAD_ENCODING;
+			goto out;
+		}
+		if ((err = encrypt_field(g, val, len, v, sizeof v, &vl)) != PCARD_OK)
+			goto out;
+		pcard_wr_u16(&w, tag);
+		if (vl < 0xFF) {
+			pcard_wr_u8(&w, (uint8_t)vl);
+		} else {
+			pcard_wr_u8(&w, 0xFF);
+			pcard_wr_u16(&w, (uint16_t)vl);
+		}
+		pcard_wr_bytes(&w, v, vl);
+	}
+	if (pcard_wr_finish(&w, out_len) != PCARD_OK) {
+		err = PCARD_E_BAD_ENCODING;	/* too long for one command */
+		goto out;
+	}
+	err = PCARD_OK;
+out:
+	pcard_wipe(v, sizeof v);
+	return err;
+}
+
 pcard_err
 pcard_gpc_store_records(pcard_gpc *g, const pcard_gpc_sd_record *recs, size_t n)
 {
@@ -258,7 +309,9 @@ pcard_gpc_store_records(pcard_gpc *g, const pcard_gpc_sd_record *recs, size_t n)
 			goto out;
 		}
 		if (rc->encrypt) {
-			if ((err = encrypt_field(g, rc->data, rc->len, field, sizeof field, &dlen)) !=
+			if ((err = (rc->fmt & 0x18) == PCARD_SD_FMT_DGI ?
+			    encrypt_dgis(g, rc->data, rc->len, field, sizeof field, &dlen) :
+			    encrypt_field(g, rc->data, rc->len, field, sizeof field, &dlen)) !=
 			    PCARD_OK)
 				goto out;
 			d = field;
