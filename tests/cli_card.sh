@@ -338,25 +338,51 @@ scenario_extras() {
 	expect 4 postcard install "$CAP" --combined $T
 	one_line "--combined"; grep -q '6A86 on INSTALL' "$TMP/err" || fail "--combined: no 6A86"
 
-	# DAP: an SSD with DAP Verification holding an EC key; the block is sent before C4
+	# DAP: put-key of a public key into KVN 73 of an SSD makes it the SSD's DAP verification
+	# key (GP convention); with DAP Verification every load into it needs a DAP block (sent
+	# before C4). Refusals first (none, another key's, a corrupt one), then accepted loads.
+	openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/ec2.pem" 2>/dev/null
 	expect 0 postcard domain create $SSD --privs DAPVerification $T
 	expect 0 postcard put-key --sd $SSD --new-kvn 73 --id 1 --pubkey "$TMP/ecpub.pem" $T
 	stop; before=$(state "$C"); start "$C"
+	[ "$(jq -c ".applications[] | select(.aid==\"$SSD\") | .sd.dap_key" <<<"$before")" = \
+	    '{"id":"01","kvn":"73"}' ] || fail "put-key 73: not the SSD's DAP key"
 	expect 4 postcard load "$CAP" --to $SSD $T
-	one_line "load without DAP"
-	expect 4 postcard load "$CAP" --to $SSD --dap-key "$TMP/ec.pem" --mode mac --trace $T
-	[ "$(grep -c '^postcard: ' "$TMP/err")" = 1 ] || fail "load --dap-key: not one error line"
-	grep -q "^>> 84E80000..E2..4F07${SSD}C340" "$TMP/err" || fail "--dap-key: no E2 block first"
+	one_line "load without DAP"; grep -q '6A80 on LOAD' "$TMP/err" || fail "no DAP: not 6A80"
+	expect 4 postcard load "$CAP" --to $SSD --dap-key "$TMP/ec2.pem" $T
+	one_line "load with another key's DAP"; grep -q '6982 on LOAD' "$TMP/err" ||
+		fail "wrong DAP key: not 6982"
 	expect 0 postcard cap dap "$CAP" --sd $SSD --key "$TMP/ec.pem"
 	cp "$TMP/out" "$TMP/dap.hex"
-	expect 4 postcard load "$CAP" --to $SSD --dap-file "$TMP/dap.hex" --mode mac --trace $T
-	grep -q "^>> 84E80000..$(head -c 40 "$TMP/dap.hex")" "$TMP/err" ||
-		fail "--dap-file: block not sent first"
-	grep -q '6982 on LOAD' "$TMP/err" || fail "--dap-file: not 6982"
+	tr '0123456789ABCDEF' '123456789ABCDEF0' < "$TMP/dap.hex" > "$TMP/dapbad.hex"
+	expect 4 postcard load "$CAP" --to $SSD --dap-file "$TMP/dapbad.hex" $T
+	one_line "load with a corrupt DAP"
 	stop
 	[ "$(state "$C")" = "$before" ] || fail "DAP refusals changed the state"
 	[ "$(dump "$C" | jq -r ".applications[] | select(.aid==\"$SSD\") | .privileges")" = \
 	    C00000 ] || fail "domain create --privs DAPVerification"
+	start "$C"
+	expect 0 postcard load "$CAP" --to $SSD --dap-key "$TMP/ec.pem" --mode mac --trace $T
+	grep -q "^>> 84E80000..E2..4F07${SSD}C340" "$TMP/err" || fail "--dap-key: no E2 block first"
+	stop
+	[ "$(dump "$C" | jq -r ".load_files[] | select(.aid==\"$PKG\") | .security_domain")" = $SSD ] ||
+		fail "DAP-verified load (EC): not in the SSD"
+	start "$C"
+	expect 0 postcard delete $PKG $T
+	expect 0 postcard load "$CAP" --to $SSD --dap-file "$TMP/dap.hex" --mode mac --trace $T
+	grep -q "^>> 84E80000..$(head -c 40 "$TMP/dap.hex")" "$TMP/err" ||
+		fail "--dap-file: block not sent first"
+	expect 0 postcard delete $PKG $T
+	# the same with an RSA-1024 key (PKCS#1 v1.5 SHA-1) on a second SSD
+	expect 0 postcard domain create ${SSD}02 --privs DAPVerification $T
+	expect 0 postcard put-key --sd ${SSD}02 --new-kvn 73 --id 1 --pubkey "$TMP/rsa1kpub.pem" $T
+	expect 4 postcard load "$CAP" --to ${SSD}02 --dap-key "$TMP/ec.pem" $T
+	one_line "RSA DAP SSD with an EC signature"
+	expect 0 postcard load "$CAP" --to ${SSD}02 --dap-key "$TMP/rsa1k.pem" $T
+	stop
+	[ "$(dump "$C" | jq -r ".load_files[] | select(.aid==\"$PKG\") | .security_domain")" = \
+	    ${SSD}02 ] ||
+		fail "DAP-verified load (RSA): not in the SSD"
 }
 
 # S16 on an SCP03 i=71 card; R-MAC levels on SCP02 i=75

@@ -727,6 +727,130 @@ test_dap(void **state)
 
 /* ------------------------------------------------------------------------------------- */
 
+/* PUT KEY of one AES-128 key (every byte v) as key id into set kvn, P1 old (0 = add). */
+static uint16_t
+put_aes_single(ch_host *h, uint8_t old, uint8_t kvn, uint8_t id, uint8_t v)
+{
+	uint8_t key[16], data[64], cmd[128];
+	size_t n = 0;
+	pcard_putkey_expect exp;
+	pcard_keyh k;
+
+	memset(key, v, sizeof key);
+	if (pcard_keys_mem_import(h->keys, NULL, PCARD_KEY_AES, key, 16, &k) != PCARD_OK ||
+	    pcard_putkey_single(h->keys, h->ks.dek, kvn, k, data, sizeof data, &n, &exp) !=
+	    PCARD_OK)
+		return 0;
+	cmd[0] = 0x80;
+	cmd[1] = 0xD8;
+	cmd[2] = old;
+	cmd[3] = id;
+	cmd[4] = (uint8_t)n;
+	memcpy(cmd + 5, data, n);
+	cmd[5 + n] = 0x00;
+	return fx_send(h, cmd, 6 + n);
+}
+
+static const pcard_card_keyref *
+ref_of(mg *m, const char *sd, int which)
+{
+	const pcard_card_app *a = strcmp(sd, FX_ISD) == 0 ? &pcard_card_state(m->c)->isd :
+	    app(m, sd);
+
+	return which == 0 ? &a->sd_info.token : which == 1 ? &a->sd_info.receipt :
+	    &a->sd_info.dap;
+}
+
+/*
+ * GP key version conventions: a PUT KEY that creates KVN 70 / 71 / 73 (key 01) in an SD makes
+ * it that SD's token verification / receipt generation / DAP verification key; DELETE of the
+ * key clears the reference. Then the keys work: a DAP-verified load into an SSD with DAP
+ * Verification, and a token-verified delegated install with a receipt, all set up by APDUs.
+ */
+static void
+test_key_conventions(void **state)
+{
+	static const uint8_t ssd_priv[3] = { PCARD_PRIV1_DAP | PCARD_PRIV1_DM, 0, 0 };
+	const char *inst = "06" FX_ELF "07" FX_MOD2 "08" FX_NEW "0100" "02C900";
+	pcard_keys *dk = NULL, *tk = NULL, *rk = NULL;
+	pcard_dapkey dap, tok, rcpt;
+	pcard_aid ssd = fx_aid(FX_SSD), pkg;
+	uint8_t ctx[64];
+	size_t ctxn;
+	fx_load_opts o;
+	mg m;
+
+	(void)state;
+	assert_int_equal(fx_cmac_key(&dk, &dap, 0x55), 0);
+	assert_int_equal(fx_cmac_key(&tk, &tok, 0x33), 0);
+	assert_int_equal(fx_cmac_key(&rk, &rcpt, 0x44), 0);
+	mg_init(&m, ssd_priv);
+	m.cs.isd.priv[2] |= PCARD_PRIV3_RECEIPT;
+	mg_go(&m);
+	/* the SSD's own session puts its DAP key; other KVNs and key ids set nothing */
+	assert_int_equal(open_on(&m.h, FX_SSD, 0x03), 0x9000);
+	assert_int_equal(put_aes_single(&m.h, 0, 0x72, 1, 0x55), 0x9000);
+	assert_int_equal(put_aes_single(&m.h, 0, 0x73, 2, 0x55), 0x9000);
+	assert_int_equal(ref_of(&m, FX_SSD, 2)->kvn, 0);
+	assert_int_equal(fx_send_hex(&m.h, "80E4000003D2017300"), 0x9000);	/* set 73 */
+	assert_int_equal(put_aes_single(&m.h, 0, 0x73, 1, 0x55), 0x9000);
+	assert_int_equal(ref_of(&m, FX_SSD, 2)->kvn, 0x73);
+	assert_int_equal(ref_of(&m, FX_SSD, 2)->id, 1);
+	assert_int_equal(ref_of(&m, FX_SSD, 0)->kvn, 0);
+	/* the ISD's token and receipt keys */
+	assert_int_equal(open_on(&m.h, FX_ISD, 0x03), 0x9000);
+	assert_int_equal(put_aes_single(&m.h, 0, 0x70, 1, 0x33), 0x9000);
+	assert_int_equal(put_aes_single(&m.h, 0, 0x71, 1, 0x44), 0x9000);
+	assert_int_equal(ref_of(&m, FX_ISD, 0)->kvn, 0x70);
+	assert_int_equal(ref_of(&m, FX_ISD, 1)->kvn, 0x71);
+	assert_int_equal(ref_of(&m, FX_ISD, 2)->kvn, 0);
+	/* DAP-verified load into the SSD: refused without or with a wrong DAP, then accepted */
+	memset(&o, 0, sizeof o);
+	o.sd = &ssd;
+	o.hash = 1;
+	assert_int_equal(fx_load_cap_ex(&m.h, EMPTY_CAP, &o, &pkg), 0x6982);
+	o.dap = &tok;
+	o.dap_sd = &ssd;
+	assert_int_equal(fx_load_cap_ex(&m.h, EMPTY_CAP, &o, &pkg), 0x6982);
+	o.dap = &dap;
+	assert_int_equal(fx_load_cap_ex(&m.h, EMPTY_CAP, &o, &pkg), 0x9000);
+	assert_non_null(pcard_cardstate_elf_find((pcard_cardstate *)pcard_card_state(m.c), &pkg));
+	/* delegated management: the SSD installs with a token of the ISD's key 70 and gets a
+	 * receipt of key 71 */
+	assert_int_equal(open_on(&m.h, FX_SSD, 0x03), 0x9000);
+	assert_int_equal(send_tokened(&m.h, 0xE6, 0x0C, inst, &dap), 0x6982);
+	assert_null(app(&m, FX_NEW));
+	assert_int_equal(send_tokened(&m.h, 0xE6, 0x0C, inst, &tok), 0x9000);
+	assert_non_null(app(&m, FX_NEW));
+	{
+		pcard_aid e = fx_aid(FX_ELF), i = fx_aid(FX_NEW);
+
+		assert_int_equal(pcard_receipt_context(PCARD_RECEIPT_INSTALL, e.b, e.len, i.b, i.len,
+		    NULL, 0, ctx, sizeof ctx, &ctxn), PCARD_OK);
+	}
+	assert_int_equal(pcard_receipt_verify(rk, rcpt.h, m.h.rsp, m.h.rlen - 2, ctx, ctxn,
+	    NULL), PCARD_OK);
+	/* replacing key 01 of set 70 keeps the reference; deleting the set clears it */
+	assert_int_equal(open_on(&m.h, FX_ISD, 0x03), 0x9000);
+	assert_int_equal(put_aes_single(&m.h, 0x70, 0x70, 1, 0x35), 0x9000);
+	assert_int_equal(ref_of(&m, FX_ISD, 0)->kvn, 0x70);
+	assert_int_equal(fx_send_hex(&m.h, "80E4000006D00101D2017000"), 0x9000); /* key 1 of 70 */
+	assert_int_equal(ref_of(&m, FX_ISD, 0)->kvn, 0);
+	assert_int_equal(ref_of(&m, FX_ISD, 1)->kvn, 0x71);
+	assert_int_equal(fx_send_hex(&m.h, "80E4000003D2017100"), 0x9000);	/* set 71 */
+	assert_int_equal(ref_of(&m, FX_ISD, 1)->kvn, 0);
+	/* with no token key left, delegated management is refused */
+	assert_int_equal(open_on(&m.h, FX_SSD, 0x03), 0x9000);
+	assert_int_equal(send_tokened(&m.h, 0xE4, 0x00, "4F08" FX_NEW, &tok), 0x6982);
+	assert_non_null(app(&m, FX_NEW));
+	mg_free(&m);
+	pcard_keys_free(dk);
+	pcard_keys_free(tk);
+	pcard_keys_free(rk);
+}
+
+/* ------------------------------------------------------------------------------------- */
+
 static void
 test_quotas_and_memory(void **state)
 {
@@ -939,6 +1063,7 @@ main(void)
 		cmocka_unit_test(test_ssd_other_sd),
 		cmocka_unit_test(test_delegated_management),
 		cmocka_unit_test(test_dap),
+		cmocka_unit_test(test_key_conventions),
 		cmocka_unit_test(test_quotas_and_memory),
 		cmocka_unit_test(test_get_response),
 		cmocka_unit_test(test_levels),

@@ -1083,6 +1083,7 @@ card_delete(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 	if (!have_aid) {
 		sw = delete_key(c, sd, have_id, id, have_kvn, kvn);
 		if (sw == SW_OK) {
+			card_sd_keyrefs(sd, 0);
 			r->data[0] = 0x00;
 			r->len = 1;
 		}

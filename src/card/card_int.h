@@ -182,6 +182,12 @@ int card_sd_owns(pcard_card *c, const pcard_card_app *sd, const pcard_aid *owner
 
 /* ---- card_keys.c ---- */
 void card_put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r);
+/*
+ * The SD's key references after a key change: a set put_kvn of 70, 71 or 73 holding key 01
+ * becomes the token, receipt or DAP key (GP conventions); a reference whose key is gone is
+ * cleared. put_kvn 0: only the clearing (DELETE of keys).
+ */
+void card_sd_keyrefs(pcard_card_app *sd, uint8_t put_kvn);
 
 /* ---- card_applet.c ---- */
 void card_env_init(pcard_applet_env *env, pcard_card *c, pcard_card_app *app, uint8_t chan,

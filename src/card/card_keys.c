@@ -3,6 +3,8 @@
  * the DEK of the open session (SCP03: static DEK, AES-CBC ICV 0; SCP02: session DEK,
  * 3DES-ECB) and are checked against their KCV; RSA and EC public keys arrive in clear.
  * Response: new KVN || the KCV of each secret key. DELETE of keys is in card_content.c.
+ * A set created or replaced under KVN 70, 71 or 73 becomes the SD's token, receipt or DAP
+ * key (card_sd_keyrefs).
  */
 #include <string.h>
 
@@ -91,6 +93,44 @@ out:
 	return sw;
 }
 
+/*
+ * Key version numbers GlobalPlatform reserves for an SD's verification and generation keys,
+ * key identifier 01 each (GP CS 11.1.8 conventions; gp-facts 3.18): 70 token verification,
+ * 71 receipt generation, 73 DAP verification. (KVN 11, the ETSI TS 102 226 DAP key, is not
+ * given this meaning here.)
+ */
+#define KVN_TOKEN 0x70
+#define KVN_RECEIPT 0x71
+#define KVN_DAP 0x73
+
+static void
+ref_drop_dangling(pcard_card_app *sd, pcard_card_keyref *ref)
+{
+	pcard_card_keyset *ks;
+
+	if (ref->kvn != 0 && ((ks = pcard_card_sd_keyset_find(sd, ref->kvn)) == NULL ||
+	    pcard_card_keyset_key_find(ks, ref->id) == NULL))
+		memset(ref, 0, sizeof *ref);
+}
+
+void
+card_sd_keyrefs(pcard_card_app *sd, uint8_t put_kvn)
+{
+	pcard_card_sd *si = &sd->sd_info;
+	pcard_card_keyset *ks;
+	pcard_card_keyref *ref = put_kvn == KVN_TOKEN ? &si->token :
+	    put_kvn == KVN_RECEIPT ? &si->receipt : put_kvn == KVN_DAP ? &si->dap : NULL;
+
+	if (ref != NULL && (ks = pcard_card_sd_keyset_find(sd, put_kvn)) != NULL &&
+	    pcard_card_keyset_key_find(ks, 0x01) != NULL) {
+		ref->kvn = put_kvn;
+		ref->id = 0x01;
+	}
+	ref_drop_dangling(sd, &si->token);
+	ref_drop_dangling(sd, &si->receipt);
+	ref_drop_dangling(sd, &si->dap);
+}
+
 static uint16_t
 put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 {
@@ -164,6 +204,7 @@ put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 		sw = SW_NO_MEMORY;
 		goto out;
 	}
+	card_sd_keyrefs(sd, kvn);
 	sw = SW_OK;
 out:
 	pcard_wipe(&ks, sizeof ks);
