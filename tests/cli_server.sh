@@ -317,8 +317,16 @@ A audit --after "$n0" | jq -e '.records[0].action == "session.open" and .records
 # a second agent for the card in session: 409, nothing changes
 A register-agent --id desk-9 --fingerprint "$(openssl x509 -in "$tmp/other.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" >/dev/null
 expect_agent 409 PCARD_E_CONFLICT "$(hello desk-9 A0B1C2 D3E4F5)" --cert "$tmp/other.pem" --key "$tmp/other.key"
-expect_agent 409 PCARD_E_CONFLICT "$(hello demo-agent A0B1C2 D3E4F5)" "${AGC[@]}"
-ok "agent hello: malformed 400, unknown card without enrolment profile 403, agent mismatch 403, session opened (step-1 bundle SELECT + INITIALIZE UPDATE, audited), second agent 409; all refusals change nothing"
+# the same agent again (it restarted): its old session is superseded, a new one opened
+[ "$(C POST /agent/v1/session "${JS[@]}" "${AGC[@]}" -d "$(hello demo-agent A0B1C2 D3E4F5)")" = 200 ] ||
+	fail "second hello of the same agent: $(cat "$tmp/body")"
+sid2=$(jq -r .session "$tmp/body")
+[ "$sid2" != "$sid" ] || fail "no new session"
+[ "$(sqlite3 "$db" "SELECT state FROM sessions WHERE id = '$sid'") $(sqlite3 "$db" "SELECT state FROM sessions WHERE id = '$sid2'")" = "closed hello" ] ||
+	fail "supersede: session states"
+A audit --after "$n0" | jq -e '[.records[].action | select(startswith("session"))] == ["session.open", "session.superseded", "session.open"]' \
+	>/dev/null || fail "supersede audit"
+ok "agent hello: malformed 400, unknown card without enrolment profile 403, agent mismatch 403, session opened (step-1 bundle SELECT + INITIALIZE UPDATE, audited), second agent 409, the same agent again supersedes its session; all refusals change nothing"
 
 # ---- no secret in the database ----
 if sqlite3 "$db" .dump | grep -qi "$(cat "$tok")"; then fail "admin token in the database"; fi

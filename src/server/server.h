@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "postcard/bundle.h"
 #include "postcard/err.h"
 #include "postcard/keys.h"
 
@@ -60,6 +61,8 @@ typedef struct pcard_srv_config {
 	size_t max_body, max_upload, max_agent_body;
 	unsigned session_expiry, conn_timeout, max_connections;
 	uint8_t level;			/* security level of agent sessions (default 0x33) */
+	int reconcile;			/* 1 (default): read back unknown jobs before resending;
+					 * 0: resend them blindly (kill tests' negative control) */
 } pcard_srv_config;
 
 /*
@@ -70,6 +73,33 @@ typedef struct pcard_srv_config {
 pcard_err pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err,
     size_t err_cap);
 void pcard_srv_config_clear(pcard_srv_config *cfg);
+
+/* Counters for the bench and GET /admin/v1/metrics (since start). */
+typedef struct pcard_srv_metrics {
+	uint64_t agent_requests;	/* agent messages received (any outcome) */
+	uint64_t exchanges;		/* agent messages answered with a bundle or result */
+	uint64_t retries;		/* repeated messages answered from the stored reply */
+	uint64_t sessions_opened, sessions_closed;
+	uint64_t auth_failures;		/* card cryptograms that did not verify */
+	uint64_t enrolled;		/* cards enrolled at first contact */
+	uint64_t jobs_done, jobs_failed, jobs_unknown;
+} pcard_srv_metrics;
+
+/*
+ * An enrolment in progress: an unknown card said hello under an enrolment profile. Nothing
+ * about it is stored until its card cryptogram verifies (then the card row and the session
+ * are created together); until then it lives here, in memory, for session_expiry seconds.
+ * A restart forgets it: the agent starts again with a hello.
+ */
+#define PCARD_SRV_ENROL_MAX 64
+typedef struct pcard_srv_enrol {
+	int used;
+	char sid[65], card[65], agent[65];
+	uint8_t chal[8];
+	int relay;
+	uint32_t step;			/* the step of the last bundle sent (1, relay 1 or 2) */
+	int64_t expires;
+} pcard_srv_enrol;
 
 /* The server: what every request handler uses. */
 typedef struct pcard_srv {
@@ -82,6 +112,8 @@ typedef struct pcard_srv {
 	uint16_t bound_port;
 	uint64_t requests;		/* served (any outcome) */
 	int verbose;			/* log one line per request on stderr */
+	pcard_srv_metrics m;
+	pcard_srv_enrol enrol[PCARD_SRV_ENROL_MAX];
 } pcard_srv;
 
 /* One HTTP request as the handlers see it (no libmicrohttpd types). */
@@ -161,6 +193,37 @@ unsigned pcard_srv_agent(pcard_srv *srv, const pcard_srv_req *rq, json_t **out);
 unsigned pcard_srv_agent_lookup(pcard_srv *srv, const char *fingerprint, char *id,
     size_t id_cap, json_t **out);
 
+/* An agent-protocol error message as *out (docs/agent-protocol.md "error"); returns status. */
+unsigned pcard_srv_agent_error(json_t **out, unsigned status, const char *session, uint32_t step,
+    pcard_err code, int retry, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* The step-1 bundle of a session: [SELECT ISD, INITIALIZE UPDATE] (relay: [SELECT]); or, with
+ * iu_only, [INITIALIZE UPDATE] (the relay's step 2). Owned text (free). */
+pcard_err pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8],
+    int relay, int iu_only, char **text, size_t *len);
+
+/* ---- srv_plan.c: a bundle's per-step verification records, as stored between exchanges ---- */
+
+/* Encode b's steps (not their APDUs) as one hex string (owned: free). */
+pcard_err pcard_srv_plan_encode(const pcard_bundle *b, char **hex);
+/* Decode into b (its array attached with pcard_bundle_init; apdu fields left empty).
+ * @retval PCARD_E_BAD_FILE malformed or more steps than b holds */
+pcard_err pcard_srv_plan_decode(const char *hex, pcard_bundle *b);
+
+/* ---- srv_flow.c: the exchanges after the hello ---- */
+
+/*
+ * Serve a responses message m of a session: the INITIALIZE UPDATE answer (card cryptogram in
+ * the HSM, enrolment, the bundle of the jobs), a bundle's answers (R-MACs, job outcomes,
+ * reconciliation, results), the per-APDU relay's one-step exchanges, and repeats of the last
+ * message (answered from the stored reply). Returns the HTTP status, *out the body.
+ */
+unsigned pcard_srv_flow(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m,
+    json_t **out);
+/* A new enrolment in memory for an unknown card (NULL when the table is full). */
+pcard_srv_enrol *pcard_srv_enrol_new(pcard_srv *srv);
+/* Forget enrolments past their expiry, and any other of card (a new hello supersedes). */
+void pcard_srv_enrol_sweep(pcard_srv *srv, const char *card);
+
 /* ---- srv_session.c: the store side of agent sessions ---- */
 
 /* *known = 1 when the card is registered (errors of the store otherwise). */
@@ -169,13 +232,15 @@ pcard_err pcard_srv_sess_card(pcard_srv *srv, const char *card_id, int *known);
 int pcard_srv_sess_enrol_profile(const pcard_srv *srv);
 /*
  * Create session sid of a registered card at step 1 (INITIALIZE UPDATE sent), keeping the
- * step-1 reply text, with its audit record, in one transaction.
- * @retval PCARD_E_EXISTS the card already has a live session (or the id is taken)
+ * step-1 reply text, with its audit record, in one transaction. A live session of the card
+ * held by the same agent is superseded first (the agent restarted: that session is closed,
+ * its jobs not yet sent go back to queued, those sent are reconciled by the new session).
+ * @retval PCARD_E_EXISTS the card has a live session of another agent (or the id is taken)
  * @retval PCARD_E_NOT_FOUND unknown card or agent
  */
 pcard_err pcard_srv_sess_open(pcard_srv *srv, const char *sid, const char *card_id,
     const char *agent_id, const uint8_t *host_chal, size_t host_chal_len, uint8_t level,
-    const char *reply_text);
+    int relay, const char *reply_text);
 
 /* ---- srv_http.c ---- */
 

@@ -32,13 +32,9 @@
 #define HOST_CHAL_BYTES 8
 #define REPLY_MAX (64u * 1024u)
 
-static unsigned
-agent_error(json_t **out, unsigned status, const char *session, uint32_t step, pcard_err code,
-    int retry, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-static unsigned
-agent_error(json_t **out, unsigned status, const char *session, uint32_t step, pcard_err code,
-    int retry, const char *fmt, ...)
+unsigned
+pcard_srv_agent_error(json_t **out, unsigned status, const char *session, uint32_t step,
+    pcard_err code, int retry, const char *fmt, ...)
 {
 	char msg[PCARD_BMSG_TEXT_MAX + 1];
 	va_list ap;
@@ -51,6 +47,51 @@ agent_error(json_t **out, unsigned status, const char *session, uint32_t step, p
 	    "error", "session", session != NULL ? session : "", "step", (int)step, "error",
 	    "code", pcard_errname(code), "message", msg, "retry", retry);
 	return status;
+}
+
+#define agent_error pcard_srv_agent_error
+
+pcard_err
+pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8], int relay,
+    int iu_only, char **text, size_t *len)
+{
+	pcard_bmsg_step steps[2];
+	pcard_bmsg reply;
+	size_t n = 0;
+	pcard_err e;
+
+	*text = NULL;
+	pcard_bmsg_init(&reply, steps, 2, NULL, 0, NULL, 0);
+	reply.type = PCARD_BMSG_BUNDLE;
+	snprintf(reply.session, sizeof reply.session, "%s", sid);
+	reply.step = step;
+	memset(steps, 0, sizeof steps);
+	if (!iu_only) {
+		/* SELECT the ISD by the empty AID (the card's default selection) */
+		memcpy(steps[n].apdu, "\x00\xA4\x04\x00\x00", 5);
+		steps[n].apdu_len = 5;
+		steps[n].expect[0] = 0x9000;
+		steps[n].n_expect = 1;
+		n++;
+	}
+	if (!relay || iu_only) {
+		/* INITIALIZE UPDATE P1 00: the card answers with the key set it has */
+		memcpy(steps[n].apdu, "\x80\x50\x00\x00\x08", 5);
+		memcpy(steps[n].apdu + 5, chal, HOST_CHAL_BYTES);
+		steps[n].apdu[5 + HOST_CHAL_BYTES] = 0x00;
+		steps[n].apdu_len = 5 + HOST_CHAL_BYTES + 1;
+		steps[n].expect[0] = 0x9000;
+		steps[n].n_expect = 1;
+		n++;
+	}
+	reply.nsteps = n;
+	if ((*text = malloc(REPLY_MAX)) == NULL)
+		return PCARD_E_NOMEM;
+	if ((e = pcard_bmsg_encode(&reply, *text, REPLY_MAX, len)) != PCARD_OK) {
+		free(*text);
+		*text = NULL;
+	}
+	return e;
 }
 
 /* Strip a leading tag (1 or 2 octets) and one-octet length when they frame the rest. */
@@ -97,12 +138,10 @@ card_identity(const pcard_bmsg *m, char *id, size_t cap)
 }
 
 static unsigned
-hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, json_t **out)
+hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, int relay, json_t **out)
 {
 	uint8_t chal[HOST_CHAL_BYTES], sid_b[16];
 	char sid[2 * sizeof sid_b + 1], card[65], *text = NULL;
-	pcard_bmsg_step steps[2];
-	pcard_bmsg reply;
 	json_error_t je;
 	size_t len = 0;
 	int known = 0;
@@ -117,13 +156,9 @@ hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, json_t **out
 		    "card: the hello needs cplc, or iin and cin, to identify the card");
 	if ((e = pcard_srv_sess_card(srv, card, &known)) != PCARD_OK)
 		return agent_error(out, 503, "", 0, e, 1, "store: %s", pcard_strerror(e));
-	if (!known) {
-		if (!pcard_srv_sess_enrol_profile(srv))
-			return agent_error(out, 403, "", 0, PCARD_E_AUTH, 0,
-			    "card %s is unknown and no key profile allows enrolment", card);
-		return agent_error(out, 503, "", 0, PCARD_E_UNSUPPORTED, 0,
-		    "card %s is unknown: enrolment at first contact is not served yet", card);
-	}
+	if (!known && !pcard_srv_sess_enrol_profile(srv))
+		return agent_error(out, 403, "", 0, PCARD_E_AUTH, 0,
+		    "card %s is unknown and no key profile allows enrolment", card);
 	if (srv->keys == NULL)
 		return agent_error(out, 503, "", 0, PCARD_E_UNSUPPORTED, 1,
 		    "this server has no key provider (configure \"hsm\")");
@@ -132,42 +167,44 @@ hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, json_t **out
 	    (e = pcard_hex_encode(sid_b, sizeof sid_b, sid, sizeof sid)) != PCARD_OK)
 		return agent_error(out, 500, "", 0, e, 1, "random: %s", pcard_strerror(e));
 
-	/* step 1: SELECT the ISD (its FCI), INITIALIZE UPDATE P1 00 (the card's key set) */
-	pcard_bmsg_init(&reply, steps, 2, NULL, 0, NULL, 0);
-	reply.type = PCARD_BMSG_BUNDLE;
-	snprintf(reply.session, sizeof reply.session, "%s", sid);
-	reply.step = 1;
-	memset(steps, 0, sizeof steps);
-	memcpy(steps[0].apdu, "\x00\xA4\x04\x00\x00", 5);
-	steps[0].apdu_len = 5;
-	steps[0].expect[0] = 0x9000;
-	steps[0].n_expect = 1;
-	memcpy(steps[1].apdu, "\x80\x50\x00\x00\x08", 5);
-	memcpy(steps[1].apdu + 5, chal, sizeof chal);
-	steps[1].apdu[5 + sizeof chal] = 0x00;
-	steps[1].apdu_len = 5 + sizeof chal + 1;
-	steps[1].expect[0] = 0x9000;
-	steps[1].n_expect = 1;
-	reply.nsteps = 2;
-	if ((text = malloc(REPLY_MAX)) == NULL)
-		return agent_error(out, 500, "", 0, PCARD_E_NOMEM, 1, "out of memory");
-	if ((e = pcard_bmsg_encode(&reply, text, REPLY_MAX, &len)) != PCARD_OK) {
+	/* step 1: SELECT the ISD, INITIALIZE UPDATE P1 00 (relay: SELECT alone) */
+	if ((e = pcard_srv_first_bundle(sid, 1, chal, relay, 0, &text, &len)) != PCARD_OK) {
 		st = agent_error(out, 500, "", 0, e, 0, "encode: %s", pcard_strerror(e));
 		goto out;
 	}
-	e = pcard_srv_sess_open(srv, sid, card, rq->agent_id, chal, sizeof chal, srv->cfg.level,
-	    text);
-	if (e == PCARD_E_EXISTS) {
-		st = agent_error(out, 409, "", 0, PCARD_E_CONFLICT, 1,
-		    "card %s is in a session with another agent (or an earlier hello of yours); "
-		    "retry after it ends or expires", card);
-		goto out;
+	if (!known) {
+		/* enrolment: nothing stored until the card cryptogram verifies (srv_flow.c) */
+		pcard_srv_enrol *p;
+
+		pcard_srv_enrol_sweep(srv, card);
+		if ((p = pcard_srv_enrol_new(srv)) == NULL) {
+			st = agent_error(out, 503, "", 0, PCARD_E_BUSY, 1,
+			    "too many enrolments in progress; retry");
+			goto out;
+		}
+		snprintf(p->sid, sizeof p->sid, "%s", sid);
+		snprintf(p->card, sizeof p->card, "%s", card);
+		snprintf(p->agent, sizeof p->agent, "%s", rq->agent_id);
+		memcpy(p->chal, chal, sizeof chal);
+		p->relay = relay;
+		p->step = 1;
+	} else {
+		e = pcard_srv_sess_open(srv, sid, card, rq->agent_id, chal, sizeof chal,
+		    srv->cfg.level, relay, text);
+		if (e == PCARD_E_EXISTS) {
+			st = agent_error(out, 409, "", 0, PCARD_E_CONFLICT, 1,
+			    "card %s is in a session with another agent; retry after it ends or "
+			    "expires", card);
+			goto out;
+		}
+		if (e != PCARD_OK) {
+			st = agent_error(out, e == PCARD_E_BUSY ? 503 : 500, "", 0, e,
+			    e == PCARD_E_BUSY, "store: %s", pcard_strerror(e));
+			goto out;
+		}
+		srv->m.sessions_opened++;
 	}
-	if (e != PCARD_OK) {
-		st = agent_error(out, e == PCARD_E_BUSY ? 503 : 500, "", 0, e, e == PCARD_E_BUSY,
-		    "store: %s", pcard_strerror(e));
-		goto out;
-	}
+	srv->m.exchanges++;
 	json_decref(*out);
 	if ((*out = json_loadb(text, len, 0, &je)) == NULL) {
 		st = agent_error(out, 500, sid, 1, PCARD_E_INTERNAL, 0, "reply");
@@ -191,8 +228,9 @@ pcard_srv_agent(pcard_srv *srv, const pcard_srv_req *rq, json_t **out)
 
 	if (strcmp(rq->method, "POST") != 0)
 		return pcard_srv_error(out, 405, "method_not_allowed", "POST only");
-	if (strcmp(rq->path, "/agent/v1/session") != 0)
+	if (strcmp(rq->path, "/agent/v1/session") != 0 && strcmp(rq->path, "/agent/v1/relay") != 0)
 		return pcard_srv_error(out, 404, "not_found", "no such endpoint");
+	srv->m.agent_requests++;
 	if ((m = malloc(sizeof *m)) == NULL ||
 	    (rsps = calloc(PCARD_BMSG_MAX_STEPS, sizeof *rsps)) == NULL) {
 		st = agent_error(out, 500, "", 0, PCARD_E_NOMEM, 1, "out of memory");
@@ -206,7 +244,7 @@ pcard_srv_agent(pcard_srv *srv, const pcard_srv_req *rq, json_t **out)
 		goto out;
 	}
 	if (m->type == PCARD_BMSG_HELLO) {
-		st = hello(srv, rq, m, out);
+		st = hello(srv, rq, m, m->relay || strcmp(rq->path, "/agent/v1/relay") == 0, out);
 		goto out;
 	}
 	if (m->type != PCARD_BMSG_RESPONSES) {
@@ -214,8 +252,7 @@ pcard_srv_agent(pcard_srv *srv, const pcard_srv_req *rq, json_t **out)
 		    "an agent sends hello or responses");
 		goto out;
 	}
-	st = agent_error(out, 503, m->session, m->step, PCARD_E_UNSUPPORTED, 0,
-	    "step %u: card authentication and bundles are not served yet", (unsigned)m->step);
+	st = pcard_srv_flow(srv, rq, m, out);
 out:
 	free(rsps);
 	free(m);

@@ -13,7 +13,8 @@
  *     "agents": [ { "id": "agent-1", "name": "desk 1", "fingerprint": "64 hex" } ],
  *     "limits": { "max_body": 65536, "max_upload": 1048576, "max_agent_body": 1048576,
  *                 "session_expiry": 300, "connection_timeout": 30, "max_connections": 64 },
- *     "security_level": 51
+ *     "security_level": 51,
+ *     "reconcile": true
  *   }
  *
  * Unknown members anywhere are refused, so a misspelt option never goes unnoticed.
@@ -213,7 +214,7 @@ pcard_err
 pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t err_cap)
 {
 	static const char *const top[] = { "listen", "port", "port_file", "tls", "admin", "store",
-		"hsm", "profiles", "agents", "limits", "security_level", NULL };
+		"hsm", "profiles", "agents", "limits", "security_level", "reconcile", NULL };
 	static const char *const tls_m[] = { "cert", "key", "client_ca", NULL };
 	static const char *const admin_m[] = { "token_file", NULL };
 	static const char *const hsm_m[] = { "module", "token", "pin_file", NULL };
@@ -236,6 +237,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	cfg->conn_timeout = PCARD_SRV_DEFAULT_CONN_TIMEOUT;
 	cfg->max_connections = PCARD_SRV_DEFAULT_MAX_CONNECTIONS;
 	cfg->level = 0x33;
+	cfg->reconcile = 1;
 
 	if ((f = fopen(path, "rb")) == NULL) {
 		e = fail(err, err_cap, PCARD_E_IO, "%s: %s", path, strerror(errno));
@@ -275,6 +277,12 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	if ((e = uint_member(root, "security_level", 0, 0x33, &u, err, err_cap)) != PCARD_OK)
 		goto out;
 	cfg->level = (uint8_t)u;
+	v = json_object_get(root, "reconcile");
+	if (v != NULL && !json_is_boolean(v)) {
+		e = fail(err, err_cap, PCARD_E_BAD_FILE, "'reconcile' must be true or false");
+		goto out;
+	}
+	cfg->reconcile = v == NULL || json_is_true(v);
 	if ((e = path_member(root, "port_file", dir, 0, &cfg->port_file, err, err_cap)) != PCARD_OK ||
 	    (e = path_member(root, "store", dir, 1, &cfg->store, err, err_cap)) != PCARD_OK)
 		goto out;

@@ -474,6 +474,19 @@ pcard_store_session_get(pcard_store *st, const char *id, pcard_store_session *ou
 }
 
 pcard_err
+pcard_store_session_live(pcard_store *st, const char *card, pcard_store_session *out)
+{
+	pcard_err err;
+
+	if (st == NULL || out == NULL || !pcard_store_str_ok(card, PCARD_STORE_ID_MAX))
+		return PCARD_E_INVALID_ARG;
+	memset(out, 0, sizeof *out);
+	if ((err = st->ops->session_live(st, card, out)) != PCARD_OK)
+		pcard_store_session_clear(out);
+	return err;
+}
+
+pcard_err
 pcard_store_session_update(pcard_store *st, const pcard_store_session *s,
     uint32_t expected_step)
 {

@@ -237,6 +237,7 @@ typedef struct pcard_store_ops {
 	    const char *plan_text, uint32_t expected_step);
 	pcard_err (*session_close)(pcard_store *st, const char *id);
 	pcard_err (*session_expire)(pcard_store *st, size_t *n_closed);
+	pcard_err (*session_live)(pcard_store *st, const char *card, pcard_store_session *out);
 
 	pcard_err (*agent_get)(pcard_store *st, const char *id, pcard_store_agent *out);
 	pcard_err (*agent_find)(pcard_store *st, const char *fingerprint, pcard_store_agent *out);
@@ -380,6 +381,9 @@ pcard_err pcard_store_session_update(pcard_store *st, const pcard_store_session 
     uint32_t expected_step);
 pcard_err pcard_store_session_close(pcard_store *st, const char *id);
 pcard_err pcard_store_session_expire(pcard_store *st, size_t *n_closed);
+/* The card's session that is not closed (expired or not): PCARD_E_NOT_FOUND when none.
+ * out owns plan (pcard_store_session_clear). */
+pcard_err pcard_store_session_live(pcard_store *st, const char *card, pcard_store_session *out);
 void pcard_store_session_clear(pcard_store_session *s);
 
 /* Agents. get by id, find by certificate fingerprint: PCARD_E_NOT_FOUND. put: insert or

@@ -80,6 +80,7 @@ pcard_err pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_sess
 pcard_err pcard_sq_session_update(pcard_store *st, const pcard_store_session *s,
     const char *plan_text, uint32_t expected_step);
 pcard_err pcard_sq_session_close(pcard_store *st, const char *id);
+pcard_err pcard_sq_session_live(pcard_store *st, const char *card, pcard_store_session *out);
 pcard_err pcard_sq_session_expire(pcard_store *st, size_t *n_closed);
 pcard_err pcard_sq_audit_append(pcard_store *st, const char *actor, const char *action,
     const char *subject, const char *details_text, int64_t *id);

@@ -435,6 +435,7 @@ static const pcard_store_ops sqlite_ops = {
 	.session_get = pcard_sq_session_get,
 	.session_update = pcard_sq_session_update,
 	.session_close = pcard_sq_session_close,
+	.session_live = pcard_sq_session_live,
 	.session_expire = pcard_sq_session_expire,
 	.agent_get = pcard_sq_agent_get,
 	.agent_find = pcard_sq_agent_find,

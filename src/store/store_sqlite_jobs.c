@@ -223,6 +223,10 @@ static const char session_select_sql[] =
     "SELECT id, card, agent, step, state, host_challenge, card_challenge, seq_counter,"
     " mac_chain, enc_counter, security_level, scp, i, plan, expires, created, updated"
     " FROM sessions WHERE id = ?";
+static const char session_live_sql[] =
+    "SELECT id, card, agent, step, state, host_challenge, card_challenge, seq_counter,"
+    " mac_chain, enc_counter, security_level, scp, i, plan, expires, created, updated"
+    " FROM sessions WHERE card = ? AND state <> 'closed'";
 static const char session_update_sql[] =
     "UPDATE sessions SET step = ?4, state = ?5, host_challenge = ?6, card_challenge = ?7,"
     " seq_counter = ?8, mac_chain = ?9, enc_counter = ?10, security_level = ?11, scp = ?12,"
@@ -339,6 +343,30 @@ pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
 	if ((err = pcard_sq_prep(SQ(st), session_select_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		err = session_row(s, out);
+	else if (rc == SQLITE_DONE)
+		err = PCARD_E_NOT_FOUND;
+	else
+		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
+	sqlite3_reset(s);
+out:
+	return pcard_sq_tx_leave(SQ(st), own, err);
+}
+
+pcard_err
+pcard_sq_session_live(pcard_store *st, const char *card, pcard_store_session *out)
+{
+	sqlite3_stmt *s;
+	int own, rc;
+	pcard_err err;
+
+	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
+		return err;
+	if ((err = pcard_sq_prep(SQ(st), session_live_sql, &s)) != PCARD_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, card, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		err = session_row(s, out);
