@@ -297,9 +297,12 @@ scenario_extras() {
 	expect 0 postcard put-key --new-kvn 73 --id 1 --pubkey "$TMP/ecpub.pem" $T
 	expect 0 postcard put-key --new-kvn 74 --id 1 --pubkey "$TMP/rsa1kpub.pem" $T
 	expect 0 postcard put-key --new-kvn 71 --id 1 --single --new-key-env NEWKEY $T
+	# RSA-2048: 267 bytes of data field, sent as a PUT KEY chain (P1 b8 on the first piece)
+	expect 0 postcard put-key --new-kvn 75 --id 1 --pubkey "$TMP/rsa2kpub.pem" --trace $T
+	[ "$(grep -c '^>> 84D8' "$TMP/err")" = 2 ] || fail "put-key RSA-2048: not two PUT KEY"
+	grep -q '^>> 84D88001 <' "$TMP/err" && grep -q '^>> 84D80001 <' "$TMP/err" ||
+		fail "put-key RSA-2048: not P1 80 then 00"
 	stop; before=$(state "$C"); start "$C"
-	expect 8 postcard put-key --new-kvn 75 --id 1 --pubkey "$TMP/rsa2kpub.pem" $T
-	one_line "put-key RSA-2048"
 	expect 3 postcard put-key --new-kvn 75 --id 1 --pubkey "$TMP/k.hex" $T
 	one_line "put-key --pubkey not PEM"
 	expect 4 postcard delete-key 7E $T
@@ -311,11 +314,15 @@ scenario_extras() {
 	    "$TMP/d")" = EC_PUBLICP-256 ] || fail "put-key EC: not in dump"
 	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="74") | .keys[0].type' "$TMP/d")" = \
 	    RSA_PUBLIC ] || fail "put-key RSA-1024: not in dump"
+	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="75") | .keys[0].type + " " +
+	    (.keys[0].length | tostring)' "$TMP/d")" = "RSA_PUBLIC 256" ] ||
+		fail "put-key RSA-2048: not in dump"
 	[ "$(jq -r '.isd.sd.key_sets[] | select(.kvn=="71") | .keys[0].kcv' "$TMP/d")" = \
 	    "$(kcv_aes $NEWKEY)" ] || fail "put-key --single: KCV"
 	start "$C"
 	expect 0 postcard delete-key 73 --id 1 $T
 	expect 0 postcard delete-key 74 $T
+	expect 0 postcard delete-key 75 $T
 	stop
 	dump "$C" > "$TMP/d"
 	jq -e '.isd.sd.key_sets[] | select(.kvn=="73" or .kvn=="74")' "$TMP/d" >/dev/null &&
@@ -381,8 +388,18 @@ scenario_extras() {
 	expect 0 postcard load "$CAP" --to ${SSD}02 --dap-key "$TMP/rsa1k.pem" $T
 	stop
 	[ "$(dump "$C" | jq -r ".load_files[] | select(.aid==\"$PKG\") | .security_domain")" = \
-	    ${SSD}02 ] ||
-		fail "DAP-verified load (RSA): not in the SSD"
+	    ${SSD}02 ] || fail "DAP-verified load (RSA): not in the SSD"
+	start "$C"
+	expect 0 postcard delete $PKG $T
+	# and RSA-2048 (chained PUT KEY; RSASSA-PSS SHA-256 DAP) on a third
+	expect 0 postcard domain create ${SSD}03 --privs DAPVerification $T
+	expect 0 postcard put-key --sd ${SSD}03 --new-kvn 73 --id 1 --pubkey "$TMP/rsa2kpub.pem" $T
+	expect 4 postcard load "$CAP" --to ${SSD}03 --dap-key "$TMP/rsa1k.pem" $T
+	one_line "RSA-2048 DAP SSD with an RSA-1024 signature"
+	expect 0 postcard load "$CAP" --to ${SSD}03 --dap-key "$TMP/rsa2k.pem" $T
+	stop
+	[ "$(dump "$C" | jq -r ".load_files[] | select(.aid==\"$PKG\") | .security_domain")" = \
+	    ${SSD}03 ] || fail "DAP-verified load (RSA-2048): not in the SSD"
 }
 
 # S16 on an SCP03 i=71 card; R-MAC levels on SCP02 i=75

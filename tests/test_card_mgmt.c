@@ -851,6 +851,107 @@ test_key_conventions(void **state)
 
 /* ------------------------------------------------------------------------------------- */
 
+/* PUT KEY piece: P1 (old | 80 when more), P2 01, data d[0..n). */
+static uint16_t
+put_key_piece(ch_host *h, uint8_t p1, const uint8_t *d, size_t n)
+{
+	uint8_t cmd[300];
+
+	cmd[0] = 0x80;
+	cmd[1] = 0xD8;
+	cmd[2] = p1;
+	cmd[3] = 0x01;
+	cmd[4] = (uint8_t)n;
+	memcpy(cmd + 5, d, n);
+	cmd[5 + n] = 0x00;
+	return fx_send(h, cmd, 6 + n);
+}
+
+/*
+ * PUT KEY chaining (P1 b8 "more PUT KEY commands", CS 11.8.2.1): an RSA-2048 public key (267
+ * bytes of data field) in pieces of 200 and 67; every piece but the last answers 9000 without
+ * data and changes nothing; the last stores the key (and, KVN 73, makes it the SSD's DAP key,
+ * which then verifies an RSASSA-PSS DAP). Refusals: P1 or P2 changing inside a chain 6A86,
+ * more than the card keeps 6A84, a chain cut by another command (the last piece alone) 6A80.
+ */
+static void
+test_putkey_chain(void **state)
+{
+	static const uint8_t dap_priv[3] = { PCARD_PRIV1_DAP, 0, 0 };
+	uint8_t data[1024], big[200];
+	size_t n = 0;
+	pcard_putkey_expect exp;
+	pcard_pkey *pk = NULL;
+	pcard_dapkey dk;
+	pcard_aid ssd = fx_aid(FX_SSD), pkg;
+	pcard_card_keyset *ks;
+	fx_load_opts o;
+	mg m;
+
+	(void)state;
+	assert_int_equal(pcard_pkey_gen_rsa(2048, &pk), PCARD_OK);
+	assert_int_equal(pcard_putkey_public(0x73, pk, data, sizeof data, &n, &exp), PCARD_OK);
+	assert_int_equal(n, 267);
+	mg_init(&m, dap_priv);
+	mg_go(&m);
+	assert_int_equal(open_on(&m.h, FX_SSD, 0x03), 0x9000);
+	/* P2 or P1 changing inside the chain */
+	assert_int_equal(put_key_piece(&m.h, 0x80, data, 200), 0x9000);
+	assert_int_equal(m.h.rlen, 2);
+	assert_true(fx_eq_but_counters(pcard_card_state(m.c), &m.cs, NULL, 0));
+	{
+		uint8_t cmd[300];
+
+		cmd[0] = 0x80;
+		cmd[1] = 0xD8;
+		cmd[2] = 0x00;
+		cmd[3] = 0x02;
+		cmd[4] = 67;
+		memcpy(cmd + 5, data + 200, 67);
+		cmd[72] = 0;
+		assert_int_equal(fx_send(&m.h, cmd, 73), 0x6A86);
+	}
+	assert_int_equal(put_key_piece(&m.h, 0x80, data, 200), 0x9000);
+	assert_int_equal(put_key_piece(&m.h, 0x05, data + 200, n - 200), 0x6A86);
+	/* another command cuts the chain: the last piece alone is no key data field */
+	assert_int_equal(put_key_piece(&m.h, 0x80, data, 200), 0x9000);
+	assert_int_equal(fx_send_hex(&m.h, "80F21000024F0000"), 0x9000);
+	assert_int_equal(put_key_piece(&m.h, 0x00, data + 200, n - 200), 0x6A80);
+	/* over the card's chain buffer */
+	memset(big, 0x01, sizeof big);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(put_key_piece(&m.h, 0x80, big, sizeof big), 0x9000);
+	assert_int_equal(put_key_piece(&m.h, 0x80, big, sizeof big), 0x6A84);
+	assert_true(fx_eq_but_counters(pcard_card_state(m.c), &m.cs, NULL, 0));
+	/* the whole chain */
+	assert_int_equal(put_key_piece(&m.h, 0x80, data, 200), 0x9000);
+	assert_int_equal(put_key_piece(&m.h, 0x00, data + 200, n - 200), 0x9000);
+	assert_int_equal(m.h.rlen, 3);
+	assert_int_equal(m.h.rsp[0], 0x73);
+	assert_non_null(ks = pcard_card_sd_keyset_find(app(&m, FX_SSD), 0x73));
+	assert_int_equal(ks->keys[0].type, PCARD_KEYTYPE_RSA_PUB);
+	assert_int_equal(ks->keys[0].len, 256);
+	assert_int_equal(app(&m, FX_SSD)->sd_info.dap.kvn, 0x73);
+	/* a DAP-verified load with the 2048-bit key (RSASSA-PSS SHA-256) */
+	memset(&dk, 0, sizeof dk);
+	dk.alg = PCARD_DAP_RSA_PSS_SHA256;
+	dk.pkey = pk;
+	assert_int_equal(open_on(&m.h, FX_ISD, 0x03), 0x9000);
+	memset(&o, 0, sizeof o);
+	o.sd = &ssd;
+	o.hash = 1;
+	o.dap = &dk;
+	o.dap_sd = &ssd;
+	o.corrupt_dap = 1;
+	assert_int_equal(fx_load_cap_ex(&m.h, EMPTY_CAP, &o, &pkg), 0x6982);
+	o.corrupt_dap = 0;
+	assert_int_equal(fx_load_cap_ex(&m.h, EMPTY_CAP, &o, &pkg), 0x9000);
+	mg_free(&m);
+	pcard_pkey_free(pk);
+}
+
+/* ------------------------------------------------------------------------------------- */
+
 static void
 test_quotas_and_memory(void **state)
 {
@@ -1064,6 +1165,7 @@ main(void)
 		cmocka_unit_test(test_delegated_management),
 		cmocka_unit_test(test_dap),
 		cmocka_unit_test(test_key_conventions),
+		cmocka_unit_test(test_putkey_chain),
 		cmocka_unit_test(test_quotas_and_memory),
 		cmocka_unit_test(test_get_response),
 		cmocka_unit_test(test_levels),

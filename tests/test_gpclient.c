@@ -1191,6 +1191,46 @@ test_sim_store_dgis_scp02(void **state)
 	sim_store_dgis(2);
 }
 
+/*
+ * Public keys whose PUT KEY data field exceeds one command go as a chain (P1 b8 on all but
+ * the last piece, CS 11.8.2.1): RSA-2048 (267 bytes) in 2 commands at level 03, RSA-4096
+ * (523) in 3; the card stores the whole modulus.
+ */
+static void
+test_sim_put_pubkey_chain(void **state)
+{
+	static const struct {
+		unsigned bits;
+		size_t cmds;
+	} cases[] = { { 1024, 1 }, { 2048, 2 }, { 4096, 3 } };
+	simcard *sc = NULL;
+	host h;
+
+	(void)state;
+	sim_open(&sc, &h, 3);
+	assert_int_equal(pcard_gpc_select(&h.g, NULL, NULL), PCARD_OK);
+	assert_int_equal(pcard_gpc_open(&h.g, &h.a, &h.res), PCARD_OK);
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		pcard_pkey *pk = NULL;
+		size_t c0 = 0, c1 = 0;
+		pcard_card_keyset *ks;
+		pcard_cardstate *cs;
+
+		assert_int_equal(pcard_pkey_gen_rsa(cases[k].bits, &pk), PCARD_OK);
+		pcard_gpc_stats(&h.g, &c0, NULL);
+		assert_int_equal(pcard_gpc_put_pubkey(&h.g, (uint8_t)(0x40 + k), 0, 1, pk),
+		    PCARD_OK);
+		pcard_gpc_stats(&h.g, &c1, NULL);
+		assert_int_equal(c1 - c0, cases[k].cmds);
+		cs = (pcard_cardstate *)pcard_card_state(simcard_card(sc));
+		assert_non_null(ks = pcard_card_sd_keyset_find(&cs->isd, (uint8_t)(0x40 + k)));
+		assert_int_equal(ks->keys[0].len, cases[k].bits / 8);
+		pcard_pkey_free(pk);
+	}
+	host_free(&h);
+	simcard_free(sc);
+}
+
 static void
 test_sim_store_records_scp03(void **state)
 {
@@ -1216,6 +1256,7 @@ main(void)
 		cmocka_unit_test(test_sim_store_records_scp02),
 		cmocka_unit_test(test_sim_store_dgis_scp03),
 		cmocka_unit_test(test_sim_store_dgis_scp02),
+		cmocka_unit_test(test_sim_put_pubkey_chain),
 		cmocka_unit_test(test_sim_select_discovers_isd),
 		cmocka_unit_test(test_sim_select_unknown_aid),
 		cmocka_unit_test(test_sim_info),

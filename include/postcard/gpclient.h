@@ -321,7 +321,14 @@ pcard_err pcard_gpc_put_keyset(pcard_gpc *g, uint8_t new_kvn, uint8_t replace_kv
 /* One secret key (id key_id) into key set new_kvn. */
 pcard_err pcard_gpc_put_key(pcard_gpc *g, uint8_t new_kvn, uint8_t replace_kvn,
     uint8_t key_id, pcard_keyh key);
-/* One public key (RSA or EC; DAP or token verification) into key set new_kvn. */
+/* Largest PUT KEY data field the client sends (chained when over one command). */
+#define PCARD_GPC_PUTKEY_MAX 1024
+/*
+ * One public key (RSA or EC; DAP or token verification) into key set new_kvn. A data field
+ * over one command (RSA above 1024 bits) goes as a PUT KEY chain, P1 b8 "more commands"
+ * (CS 11.8.2.1).
+ * @retval PCARD_E_UNSUPPORTED a key whose data field exceeds PCARD_GPC_PUTKEY_MAX
+ */
 pcard_err pcard_gpc_put_pubkey(pcard_gpc *g, uint8_t new_kvn, uint8_t replace_kvn,
     uint8_t key_id, const pcard_pkey *pk);
 /* DELETE a key: kvn and/or key_id (-1 leaves one out). */

@@ -707,6 +707,8 @@ process(pcard_card *c, const uint8_t *raw, size_t n, card_cmd *cmd, card_rsp *r,
 		if (cmd->a.ins != 0xF2)
 			ch->gs_active = 0;
 	}
+	if (cmd->a.ins != 0xD8)
+		card_putkey_drop(ch);	/* a PUT KEY chain ends with any other command */
 	if (c->cs.life_cycle == PCARD_CARD_TERMINATED && cmd->a.ins != 0xA4 &&
 	    cmd->a.ins != 0xCA && cmd->a.ins != 0xC0 && cmd->a.ins != 0x70) {
 		r->sw = SW_CONDITIONS;

@@ -44,6 +44,7 @@ enum {
 
 #define CARD_RSP_DATA_MAX 256	/* data bytes in one response APDU */
 #define CARD_PENDING_MAX 4096	/* response data kept for GET RESPONSE */
+#define CARD_PUTKEY_CHAIN_MAX 1024	/* a chained PUT KEY data field (RSA-4096 fits) */
 
 /* What is selected on a logical channel. */
 typedef struct card_sel {
@@ -72,6 +73,11 @@ typedef struct card_chan {
 	size_t load_len, load_cap;
 	pcard_card_elf load_elf;	/* AID, SD, hash from INSTALL [for load] */
 	uint32_t load_nv_code;		/* C6 (0 = none) */
+	/* PUT KEY chain (P1 b8 "more PUT KEY commands"): the data fields so far */
+	int pk_active;
+	uint8_t pk_p1, pk_p2;	/* P1 without b8, P2 of the first command */
+	size_t pk_len;
+	uint8_t pk_buf[CARD_PUTKEY_CHAIN_MAX];
 	/* GET STATUS continuation */
 	int gs_active;
 	uint8_t gs_p1, gs_p2;
@@ -182,6 +188,8 @@ int card_sd_owns(pcard_card *c, const pcard_card_app *sd, const pcard_aid *owner
 
 /* ---- card_keys.c ---- */
 void card_put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r);
+/* Abandon an unfinished PUT KEY chain on the channel (wipes what it collected). */
+void card_putkey_drop(card_chan *ch);
 /*
  * The SD's key references after a key change: a set put_kvn of 70, 71 or 73 holding key 01
  * becomes the token, receipt or DAP key (GP conventions); a reference whose key is gone is

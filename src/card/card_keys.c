@@ -131,11 +131,13 @@ card_sd_keyrefs(pcard_card_app *sd, uint8_t put_kvn)
 	ref_drop_dangling(sd, &si->dap);
 }
 
+/* The PUT KEY of data[0..n) (the whole data field, chained or not) with P1 p1 (b8 clear,
+ * or FF for the initial set) and P2 p2. */
 static uint16_t
-put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
+put_key(pcard_card *c, card_chan *ch, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
+    pcard_card_app *sd, card_rsp *r)
 {
-	card_chan *ch = &c->ch[cmd->chan];
-	uint8_t old = cmd->a.p1 & 0x7F, id = cmd->a.p2 & 0x7F, kvn;
+	uint8_t old = p1 & 0x7F, id = p2 & 0x7F, kvn;
 	pcard_card_keyset ks;
 	pcard_card_keyset *cur = NULL;
 	pcard_putkey_key f;
@@ -148,23 +150,23 @@ put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 
 	memset(&ks, 0, sizeof ks);
 	memset(&k, 0, sizeof k);
-	if (id == 0 || (!(cmd->a.p2 & 0x80) && 0)) {
+	if (id == 0) {
 		sw = SW_WRONG_P1P2;
 		goto out;
 	}
-	pcard_rd_init(&rd, cmd->a.data, cmd->a.lc);
+	pcard_rd_init(&rd, data, n);
 	if (pcard_rd_u8(&rd, &kvn) != PCARD_OK || kvn == 0 || (kvn > 0x7F && kvn != 0xFF))
 		goto out;
 	if (old != 0) {
 		if ((cur = pcard_card_sd_keyset_find(sd, old)) == NULL &&
-		    (cmd->a.p1 != 0xFF || (cur = pcard_card_sd_keyset_find(sd, 0xFF)) == NULL)) {
+		    (p1 != 0xFF || (cur = pcard_card_sd_keyset_find(sd, 0xFF)) == NULL)) {
 			sw = SW_REF_NOT_FOUND;
 			goto out;
 		}
 	}
-	if (cmd->a.p1 == 0xFF)
+	if (p1 == 0xFF)
 		cur = pcard_card_sd_keyset_find(sd, 0xFF);
-	if (cur != NULL && !(cmd->a.p2 & 0x80))
+	if (cur != NULL && !(p2 & 0x80))
 		ks = *cur;		/* a single key replaced inside the set */
 	if (cur == NULL && old == 0 && pcard_card_sd_keyset_find(sd, kvn) != NULL)
 		goto out;
@@ -191,7 +193,7 @@ put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 		}
 		nkeys++;
 	}
-	if (nkeys == 0 || (nkeys > 1) != ((cmd->a.p2 & 0x80) != 0))
+	if (nkeys == 0 || (nkeys > 1) != ((p2 & 0x80) != 0))
 		goto out;
 	if (cur != NULL && cur->kvn != kvn) {
 		if (pcard_card_sd_keyset_remove(sd, cur->kvn) != PCARD_OK)
@@ -214,16 +216,69 @@ out:
 }
 
 void
+card_putkey_drop(card_chan *ch)
+{
+	if (ch->pk_active || ch->pk_len > 0)
+		pcard_wipe(ch->pk_buf, sizeof ch->pk_buf);
+	ch->pk_active = 0;
+	ch->pk_len = 0;
+	ch->pk_p1 = ch->pk_p2 = 0;
+}
+
+/*
+ * PUT KEY chaining (CS 11.8.2.1, P1 b8 = 1: more PUT KEY commands follow): a data field too
+ * long for one command (an RSA-2048 public key: 1 + 4 + 256 + 5 + 1 bytes) is cut into
+ * consecutive pieces, each command carrying the same P1 (b8 set on all but the last) and P2;
+ * the card answers 9000 without data to each piece and processes the concatenation at the
+ * last one, which gets the normal answer. P1 FF keeps its meaning (replace the initial set
+ * FF) and is never a chain. The chain ends with any other command, a new session or
+ * selection, or a refusal: P1/P2 changing inside it 6A86, more than CARD_PUTKEY_CHAIN_MAX
+ * bytes 6A84. Nothing persistent changes before the last piece.
+ */
+void
 card_put_key(pcard_card *c, const card_cmd *cmd, pcard_card_app *sd, card_rsp *r)
 {
+	card_chan *ch = &c->ch[cmd->chan];
 	pcard_aid sd_aid = sd->aid;
+	uint8_t p1 = cmd->a.p1, p2 = cmd->a.p2;
+	const uint8_t *data = cmd->a.data;
+	size_t n = cmd->a.lc;
+	int more = (p1 & 0x80) && p1 != 0xFF;
 
+	r->len = 0;
+	if (ch->pk_active && ((p1 & 0x7F) != ch->pk_p1 || p2 != ch->pk_p2 || p1 == 0xFF)) {
+		card_putkey_drop(ch);
+		r->sw = SW_WRONG_P1P2;
+		return;
+	}
+	if (more || ch->pk_active) {
+		if (n > sizeof ch->pk_buf - ch->pk_len) {
+			card_putkey_drop(ch);
+			r->sw = SW_NO_MEMORY;
+			return;
+		}
+		if (n > 0)
+			memcpy(ch->pk_buf + ch->pk_len, data, n);
+		ch->pk_len += n;
+		ch->pk_active = 1;
+		ch->pk_p1 = p1 & 0x7F;
+		ch->pk_p2 = p2;
+		if (more) {
+			r->sw = SW_OK;
+			return;
+		}
+		p1 &= 0x7F;
+		data = ch->pk_buf;
+		n = ch->pk_len;
+	}
 	if (card_txn_begin(c) != PCARD_OK) {
 		r->sw = SW_MEMORY_FAIL;
+		card_putkey_drop(ch);
 		return;
 	}
 	sd = pcard_cardstate_sd_find(&c->cs, &sd_aid);
-	r->sw = card_txn_end(c, put_key(c, cmd, sd, r));
+	r->sw = card_txn_end(c, put_key(c, ch, p1, p2, data, n, sd, r));
 	if (r->sw != SW_OK)
 		r->len = 0;
+	card_putkey_drop(ch);
 }

@@ -25,6 +25,7 @@ card_sc_end(card_chan *ch)
 	ch->sc_kvn = 0;
 	ch->sd_next = 0;
 	ch->perso = 0;
+	card_putkey_drop(ch);
 }
 
 int

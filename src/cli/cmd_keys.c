@@ -16,7 +16,10 @@ static const char putkey_help[] =
     "Put a key set ENC/MAC/DEK (ids 1-3, one PUT KEY, P2 81) encrypted under the session's\n"
     "DEK, and check the key check values the card answers. Without --replace the set is\n"
     "added; --replace KVN replaces that set (key rotation). --id with --pubkey puts one RSA\n"
-    "or EC public key (DAP or token verification); with --single one secret key.\n"
+    "(up to 4096 bits; a data field over one command goes as a PUT KEY chain, P1 b8 on all\n"
+    "but the last) or EC public key; with --single one secret key. KVN 70 / 71 / 73 with\n"
+    "--id 1 are by GlobalPlatform convention the SD's token verification / receipt\n"
+    "generation / DAP verification key.\n"
     "\n"
     "KEYS (new secret keys; AES on SCP03 cards, 3DES on SCP02):\n"
     "  --new-key HEX        ENC = MAC = DEK (visible on the command line: prefer the next two)\n"
@@ -32,7 +35,8 @@ static const char putkey_help[] =
     "Examples:\n"
     "  postcard put-key --new-kvn 30 --new-key-env NEWKEY\n"
     "  postcard put-key --new-kvn 30 --replace 30 --new-key-file k.hex --new-kdf kdf3\n"
-    "  postcard put-key --new-kvn 70 --id 1 --pubkey dap-public.pem\n";
+    "  postcard put-key --new-kvn 70 --id 1 --pubkey token-public.pem\n"
+    "  postcard put-key --sd D0D1D2D3D4D5AA --new-kvn 73 --id 1 --pubkey dap-rsa2048.pem\n";
 
 enum { O_NEW_KVN = 3200, O_REPLACE, O_NEW_KEY, O_NEW_FILE, O_NEW_ENV, O_NEW_ENC, O_NEW_MAC,
 	O_NEW_DEK, O_NEW_KDF, O_ID, O_PUBKEY, O_SINGLE };

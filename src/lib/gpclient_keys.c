@@ -16,24 +16,36 @@ session_dek(const pcard_gpc *g, pcard_keyh *dek, pcard_cipher_alg *alg)
 	return pcard_scp_dek(&g->scp, dek, alg);
 }
 
-/* Send PUT KEY with data and check the answer against exp. */
+/*
+ * Send PUT KEY with data and check the answer against exp. A data field over the largest
+ * command of the channel goes as a chain (CS 11.8.2.1): consecutive pieces with P1 b8 set on
+ * all but the last, each answered 9000; the last gets the KVN || KCVs answer.
+ */
 static pcard_err
 put_key_send(pcard_gpc *g, uint8_t replace_kvn, uint8_t key_id, int multiple,
     const uint8_t *data, size_t n, const pcard_putkey_expect *exp)
 {
 	uint8_t cmd[PCARD_APDU_SHORT_MAX + 16], rsp[PCARD_GPC_MAX_RSP];
-	size_t nc = 0, nr = 0;
+	size_t nc = 0, nr = 0, max = gpc_max_data(g), off = 0;
 	pcard_err err = PCARD_E_INTERNAL;
 
-	if (n > gpc_max_data(g))
+	if (max == 0 || n == 0 || n > PCARD_GPC_PUTKEY_MAX)
 		return PCARD_E_INVALID_ARG;
-	if ((err = pcard_gp_put_key_cmd(replace_kvn, key_id, multiple, 0, data, n, cmd,
-	    sizeof cmd, &nc)) != PCARD_OK ||
-	    (err = gpc_cmd(g, cmd, nc, rsp, sizeof rsp, &nr)) != PCARD_OK)
-		goto out;
-	if (g->last_sw != PCARD_SW_OK) {
-		err = PCARD_E_CARD_STATUS;
-		goto out;
+	for (;;) {
+		size_t piece = n - off > max ? max : n - off;
+		int more = off + piece < n;
+
+		if ((err = pcard_gp_put_key_cmd(replace_kvn, key_id, multiple, more, data + off,
+		    piece, cmd, sizeof cmd, &nc)) != PCARD_OK ||
+		    (err = gpc_cmd(g, cmd, nc, rsp, sizeof rsp, &nr)) != PCARD_OK)
+			goto out;
+		if (g->last_sw != PCARD_SW_OK) {
+			err = PCARD_E_CARD_STATUS;
+			goto out;
+		}
+		off += piece;
+		if (!more)
+			break;
 	}
 	err = pcard_putkey_check_response(exp, rsp, nr - 2);
 out:
@@ -92,7 +104,7 @@ pcard_err
 pcard_gpc_put_pubkey(pcard_gpc *g, uint8_t new_kvn, uint8_t replace_kvn, uint8_t key_id,
     const pcard_pkey *pk)
 {
-	uint8_t data[PCARD_APDU_SHORT_MAX + 1];
+	uint8_t data[PCARD_GPC_PUTKEY_MAX];
 	size_t n = 0;
 	pcard_putkey_expect exp;
 	pcard_err err;
