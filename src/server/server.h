@@ -96,6 +96,8 @@ typedef struct pcard_srv_enrol {
 	int used;
 	char sid[65], card[65], agent[65];
 	uint8_t chal[8];
+	uint8_t aid[16];		/* the ISD AID of the hello's FCI (0: empty AID) */
+	size_t aid_len;
 	int relay;
 	uint32_t step;			/* the step of the last bundle sent (1, relay 1 or 2) */
 	int64_t expires;
@@ -196,10 +198,11 @@ unsigned pcard_srv_agent_lookup(pcard_srv *srv, const char *fingerprint, char *i
 /* An agent-protocol error message as *out (docs/agent-protocol.md "error"); returns status. */
 unsigned pcard_srv_agent_error(json_t **out, unsigned status, const char *session, uint32_t step,
     pcard_err code, int retry, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-/* The step-1 bundle of a session: [SELECT ISD, INITIALIZE UPDATE] (relay: [SELECT]); or, with
+/* The step-1 bundle of a session: [SELECT ISD aid (empty: default), INITIALIZE UPDATE] (relay:
+ * [SELECT]); or, with
  * iu_only, [INITIALIZE UPDATE] (the relay's step 2). Owned text (free). */
 pcard_err pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8],
-    int relay, int iu_only, char **text, size_t *len);
+    const uint8_t *aid, size_t aid_len, int relay, int iu_only, char **text, size_t *len);
 
 /* ---- srv_plan.c: a bundle's per-step verification records, as stored between exchanges ---- */
 

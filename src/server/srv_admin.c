@@ -28,6 +28,7 @@
 #include "postcard/cap.h"
 #include "postcard/crypto.h"
 #include "postcard/tlv.h"
+#include "hsm.h"
 #include "server.h"
 #include "store.h"
 
@@ -1097,6 +1098,33 @@ audit_verify(pcard_srv *srv, json_t **out)
 	return 200;
 }
 
+/* GET /admin/v1/metrics: counters since start (bench, docs/api.md). */
+static unsigned
+metrics(pcard_srv *srv, json_t **out)
+{
+	pcard_hsm_stats hs;
+	const pcard_srv_metrics *m = &srv->m;
+
+	memset(&hs, 0, sizeof hs);
+	if (srv->hsm != NULL)
+		pcard_hsm_get_stats(srv->hsm, &hs);
+	json_decref(*out);
+	*out = json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
+	    "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I}}",
+	    "requests", (json_int_t)srv->requests,
+	    "agent", "requests", (json_int_t)m->agent_requests, "exchanges",
+	    (json_int_t)m->exchanges, "retries", (json_int_t)m->retries, "sessions_opened",
+	    (json_int_t)m->sessions_opened, "sessions_closed", (json_int_t)m->sessions_closed,
+	    "auth_failures", (json_int_t)m->auth_failures, "enrolled", (json_int_t)m->enrolled,
+	    "jobs_done", (json_int_t)m->jobs_done, "jobs_failed", (json_int_t)m->jobs_failed,
+	    "jobs_unknown", (json_int_t)m->jobs_unknown,
+	    "hsm", "calls", (json_int_t)hs.calls, "derive", (json_int_t)hs.derive, "sign",
+	    (json_int_t)hs.sign, "crypt", (json_int_t)hs.crypt, "destroy", (json_int_t)hs.destroy,
+	    "other", (json_int_t)hs.other, "host_key_reads", (json_int_t)hs.host_key_reads,
+	    "store", "transactions", (json_int_t)pcard_store_tx_count(srv->st));
+	return *out != NULL ? 200 : pcard_srv_error(out, 500, "internal", "out of memory");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 unsigned
@@ -1140,6 +1168,9 @@ pcard_srv_admin(pcard_srv *srv, const pcard_srv_req *rq, json_t **out)
 	} else if (strcmp(p.s[0], "profiles") == 0) {
 		if (p.n == 2 && get)
 			return profile_get(srv, p.s[1], out);
+	} else if (strcmp(p.s[0], "metrics") == 0) {
+		if (p.n == 1 && get)
+			return metrics(srv, out);
 	} else if (strcmp(p.s[0], "audit") == 0) {
 		if (p.n == 1 && get)
 			return audit_list(srv, rq, out);

@@ -27,6 +27,7 @@
 #include "postcard/bundle.h"
 #include "postcard/bytes.h"
 #include "postcard/crypto.h"
+#include "postcard/gp.h"
 #include "server.h"
 
 #define HOST_CHAL_BYTES 8
@@ -52,8 +53,8 @@ pcard_srv_agent_error(json_t **out, unsigned status, const char *session, uint32
 #define agent_error pcard_srv_agent_error
 
 pcard_err
-pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8], int relay,
-    int iu_only, char **text, size_t *len)
+pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8],
+    const uint8_t *aid, size_t aid_len, int relay, int iu_only, char **text, size_t *len)
 {
 	pcard_bmsg_step steps[2];
 	pcard_bmsg reply;
@@ -67,11 +68,19 @@ pcard_srv_first_bundle(const char *sid, uint32_t step, const uint8_t chal[8], in
 	reply.step = step;
 	memset(steps, 0, sizeof steps);
 	if (!iu_only) {
-		/* SELECT the ISD by the empty AID (the card's default selection) */
-		memcpy(steps[n].apdu, "\x00\xA4\x04\x00\x00", 5);
-		steps[n].apdu_len = 5;
+		/* SELECT the ISD by the AID its FCI gave in the hello (a locked card refuses the
+		 * empty AID), else by the empty AID (the card's default selection) */
+		if (aid_len > 16)
+			return PCARD_E_INVALID_ARG;
+		memcpy(steps[n].apdu, "\x00\xA4\x04\x00", 4);
+		steps[n].apdu[4] = (uint8_t)aid_len;
+		if (aid_len > 0)
+			memcpy(steps[n].apdu + 5, aid, aid_len);
+		steps[n].apdu_len = 5 + aid_len;
+		/* 6283: a CARD_LOCKED card still selects its ISD (CS 11.9.2.3) */
 		steps[n].expect[0] = 0x9000;
-		steps[n].n_expect = 1;
+		steps[n].expect[1] = 0x6283;
+		steps[n].n_expect = 2;
 		n++;
 	}
 	if (!relay || iu_only) {
@@ -142,6 +151,7 @@ hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, int relay, j
 {
 	uint8_t chal[HOST_CHAL_BYTES], sid_b[16];
 	char sid[2 * sizeof sid_b + 1], card[65], *text = NULL;
+	pcard_gp_fci fci;
 	json_error_t je;
 	size_t len = 0;
 	int known = 0;
@@ -168,7 +178,11 @@ hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, int relay, j
 		return agent_error(out, 500, "", 0, e, 1, "random: %s", pcard_strerror(e));
 
 	/* step 1: SELECT the ISD, INITIALIZE UPDATE P1 00 (relay: SELECT alone) */
-	if ((e = pcard_srv_first_bundle(sid, 1, chal, relay, 0, &text, &len)) != PCARD_OK) {
+	memset(&fci, 0, sizeof fci);
+	if (m->fci.present && pcard_gp_parse_fci(m->fci.b, m->fci.len, &fci) != PCARD_OK)
+		fci.aid.len = 0;
+	if ((e = pcard_srv_first_bundle(sid, 1, chal, fci.aid.b, fci.aid.len, relay, 0, &text,
+	    &len)) != PCARD_OK) {
 		st = agent_error(out, 500, "", 0, e, 0, "encode: %s", pcard_strerror(e));
 		goto out;
 	}
@@ -186,6 +200,8 @@ hello(pcard_srv *srv, const pcard_srv_req *rq, const pcard_bmsg *m, int relay, j
 		snprintf(p->card, sizeof p->card, "%s", card);
 		snprintf(p->agent, sizeof p->agent, "%s", rq->agent_id);
 		memcpy(p->chal, chal, sizeof chal);
+		memcpy(p->aid, fci.aid.b, fci.aid.len);
+		p->aid_len = fci.aid.len;
 		p->relay = relay;
 		p->step = 1;
 	} else {

@@ -1345,8 +1345,9 @@ load(flow *f)
 			/* a repeat: the same first bundle again */
 			free(f->text);
 			f->text = NULL;
-			if ((e = pcard_srv_first_bundle(p->sid, p->step, p->chal, p->relay,
-			    p->relay && p->step == 2, &f->text, &f->text_len)) != PCARD_OK)
+			if ((e = pcard_srv_first_bundle(p->sid, p->step, p->chal, p->aid,
+			    p->aid_len, p->relay, p->relay && p->step == 2, &f->text,
+			    &f->text_len)) != PCARD_OK)
 				return set_error(f, 500, e, 0, "encode");
 			f->status = 200;
 			f->srv->m.retries++;
@@ -1393,8 +1394,8 @@ on_select(flow *f)
 
 	free(f->text);
 	f->text = NULL;
-	if ((e = pcard_srv_first_bundle(f->s.id, f->m->step + 1, f->s.host_challenge, 1, 1,
-	    &f->text, &f->text_len)) != PCARD_OK)
+	if ((e = pcard_srv_first_bundle(f->s.id, f->m->step + 1, f->s.host_challenge, NULL, 0,
+	    1, 1, &f->text, &f->text_len)) != PCARD_OK)
 		return set_error(f, 500, e, 0, "encode");
 	f->status = 200;
 	if (f->pend != NULL) {
