@@ -785,10 +785,20 @@ test_sessions(void **state)
 	fill_session(&s2, "S9", "C1");
 	assert_int_equal(pcard_store_session_update(st, &s2, 0), PCARD_E_NOT_FOUND);
 
+	/* The card's live session, found by card; none once closed. */
+	assert_int_equal(pcard_store_session_live(st, "C1", &g), PCARD_OK);
+	assert_string_equal(g.id, "S1");
+	assert_int_equal(g.step, 1);
+	assert_true(json_equal(g.plan, s.plan));
+	pcard_store_session_clear(&g);
+	assert_int_equal(pcard_store_session_live(st, "C9", &g), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_store_session_live(st, "", &g), PCARD_E_INVALID_ARG);
+
 	/* Close: idempotent; a closed session takes no update; the card is free again. */
 	assert_int_equal(pcard_store_session_close(st, "S1"), PCARD_OK);
 	assert_int_equal(pcard_store_session_close(st, "S1"), PCARD_OK);
 	assert_int_equal(pcard_store_session_close(st, "S9"), PCARD_E_NOT_FOUND);
+	assert_int_equal(pcard_store_session_live(st, "C1", &g), PCARD_E_NOT_FOUND);
 	s.step = 2;
 	assert_int_equal(pcard_store_session_update(st, &s, 1), PCARD_E_STATE);
 	fill_session(&s2, "S4", "C1");

@@ -141,6 +141,8 @@ const char *pcard_srv_query(const pcard_srv_req *rq, const char *key);
  */
 unsigned pcard_srv_error(json_t **out, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Replace every byte of s that is not printable ASCII by '?' (error messages quote input). */
+void pcard_srv_text_clean(char *s);
 /* The HTTP status and code word for a pcard_err from the store or a library call. */
 unsigned pcard_srv_status_of(pcard_err err, const char **code);
 /*

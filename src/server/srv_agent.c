@@ -43,6 +43,7 @@ pcard_srv_agent_error(json_t **out, unsigned status, const char *session, uint32
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	pcard_srv_text_clean(msg);
 	json_decref(*out);
 	*out = json_pack("{s:i,s:s,s:s,s:i,s:{s:s,s:s,s:b}}", "v", PCARD_BMSG_VERSION, "type",
 	    "error", "session", session != NULL ? session : "", "step", (int)step, "error",

@@ -24,10 +24,22 @@ pcard_srv_error(json_t **out, unsigned status, const char *code, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	pcard_srv_text_clean(msg);
 	json_decref(*out);
 	*out = json_pack("{s:{s:i,s:s,s:s}}", "error", "status", (int)status, "code", code,
 	    "message", msg);
 	return status;
+}
+
+void
+pcard_srv_text_clean(char *s)
+{
+	/* messages quote the request (member names, parser errors): a byte that is not
+	 * printable ASCII, or a UTF-8 sequence cut by a precision, would make the reply
+	 * invalid JSON text (json_pack refuses it and the reply would be lost) */
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7E)
+			*s = '?';
 }
 
 unsigned
