@@ -35,6 +35,17 @@ pcard_err pcard_sq_err(int rc);
 pcard_err pcard_sq_prep(sq_store *sq, const char *sql, sqlite3_stmt **stmt);
 /* Step a statement expected to return no row (or to be done); maps errors. */
 pcard_err pcard_sq_exec_stmt(sqlite3_stmt *stmt);
+/* Step a statement expected to return at most one row: PCARD_OK with the row ready to read,
+ * PCARD_E_NOT_FOUND when there is none, else the mapped error. The caller resets stmt. */
+pcard_err pcard_sq_step_row(sq_store *sq, sqlite3_stmt *stmt);
+/* Reads one row of stmt into elem, an element of a pcard_sq_rows array (zeroed beforehand). */
+typedef pcard_err (*pcard_sq_row_fn)(sqlite3_stmt *stmt, void *elem);
+/* Step stmt to its end (then reset it), reading each row with row into a malloc'd array of
+ * elements of elem_size bytes (first growth to first elements, then doubling). *arr and *n
+ * are set on every return, also on failure, so that the caller frees the *n elements read
+ * (the one that failed included) with its type's free function. */
+pcard_err pcard_sq_rows(sq_store *sq, sqlite3_stmt *stmt, size_t elem_size, size_t first,
+    pcard_sq_row_fn row, void **arr, size_t *n);
 /* Run plain SQL (no parameters). */
 pcard_err pcard_sq_exec(sq_store *sq, const char *sql);
 /* Start a transaction unless one is open (*own says whether this call started it). */

@@ -181,6 +181,49 @@ pcard_sq_exec_stmt(sqlite3_stmt *stmt)
 }
 
 pcard_err
+pcard_sq_step_row(sq_store *sq, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return PCARD_OK;
+	if (rc == SQLITE_DONE)
+		return PCARD_E_NOT_FOUND;
+	return pcard_sq_err(sqlite3_extended_errcode(sq->db));
+}
+
+pcard_err
+pcard_sq_rows(sq_store *sq, sqlite3_stmt *stmt, size_t elem_size, size_t first,
+    pcard_sq_row_fn row, void **arr, size_t *n)
+{
+	unsigned char *a = NULL, *grown;
+	size_t len = 0, cap = 0;
+	int rc;
+	pcard_err err = PCARD_OK;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : first;
+			if ((grown = realloc(a, cap * elem_size)) == NULL) {
+				err = PCARD_E_NOMEM;
+				break;
+			}
+			a = grown;
+		}
+		memset(a + len * elem_size, 0, elem_size);
+		len++;
+		if ((err = row(stmt, a + (len - 1) * elem_size)) != PCARD_OK)
+			break;
+	}
+	if (err == PCARD_OK && rc != SQLITE_DONE)
+		err = pcard_sq_err(sqlite3_extended_errcode(sq->db));
+	sqlite3_reset(stmt);
+	*arr = a;
+	*n = len;
+	return err;
+}
+
+pcard_err
 pcard_sq_exec(sq_store *sq, const char *sql)
 {
 	int rc = sqlite3_exec(sq->db, sql, NULL, NULL, NULL);

@@ -39,19 +39,13 @@ static pcard_err
 card_get_locked(sq_store *sq, const char *id, pcard_store_card *out)
 {
 	sqlite3_stmt *s;
-	int rc;
 	pcard_err err;
 
 	if ((err = pcard_sq_prep(sq, card_select_sql, &s)) != PCARD_OK)
 		return err;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if ((err = pcard_sq_step_row(sq, s)) == PCARD_OK)
 		err = card_row(s, out);
-	else if (rc == SQLITE_DONE)
-		err = PCARD_E_NOT_FOUND;
-	else
-		err = pcard_sq_err(sqlite3_extended_errcode(sq->db));
 	sqlite3_reset(s);
 	return err;
 }
@@ -147,22 +141,13 @@ profile_get_locked(sq_store *sq, const char *name, pcard_store_profile *out)
 	sqlite3_stmt *s;
 	json_t *labels = NULL, *v;
 	size_t k;
-	int rc;
 	pcard_err err;
 
 	if ((err = pcard_sq_prep(sq, profile_select_sql, &s)) != PCARD_OK)
 		return err;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		err = PCARD_E_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		err = pcard_sq_err(sqlite3_extended_errcode(sq->db));
-		goto out;
-	}
-	if ((err = pcard_sq_col_text(s, 0, out->name, sizeof out->name)) != PCARD_OK ||
+	if ((err = pcard_sq_step_row(sq, s)) != PCARD_OK ||
+	    (err = pcard_sq_col_text(s, 0, out->name, sizeof out->name)) != PCARD_OK ||
 	    (err = pcard_sq_col_text(s, 2, out->template, sizeof out->template)) != PCARD_OK ||
 	    (err = pcard_store_json_parse((const char *)sqlite3_column_text(s, 1), &labels)) !=
 	    PCARD_OK)
@@ -264,7 +249,7 @@ pcard_err
 pcard_sq_contents_get(pcard_store *st, const char *card, json_t **doc, int64_t *updated)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -272,14 +257,9 @@ pcard_sq_contents_get(pcard_store *st, const char *card, json_t **doc, int64_t *
 	if ((err = pcard_sq_prep(SQ(st), contents_select_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, card, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK) {
 		err = pcard_store_json_parse((const char *)sqlite3_column_text(s, 0), doc);
 		*updated = sqlite3_column_int64(s, 1);
-	} else if (rc == SQLITE_DONE) {
-		err = PCARD_E_NOT_FOUND;
-	} else {
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	}
 	sqlite3_reset(s);
 out:
@@ -321,7 +301,7 @@ static pcard_err
 agent_select(pcard_store *st, const char *sql, const char *key, pcard_store_agent *out)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -329,8 +309,7 @@ agent_select(pcard_store *st, const char *sql, const char *key, pcard_store_agen
 	if ((err = pcard_sq_prep(SQ(st), sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK) {
 		if ((err = pcard_sq_col_text(s, 0, out->id, sizeof out->id)) == PCARD_OK &&
 		    (err = pcard_sq_col_text(s, 1, out->fingerprint, sizeof out->fingerprint)) ==
 		    PCARD_OK)
@@ -338,10 +317,6 @@ agent_select(pcard_store *st, const char *sql, const char *key, pcard_store_agen
 		out->last_seen = sqlite3_column_int64(s, 3);
 		out->created = sqlite3_column_int64(s, 4);
 		out->updated = sqlite3_column_int64(s, 5);
-	} else if (rc == SQLITE_DONE) {
-		err = PCARD_E_NOT_FOUND;
-	} else {
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	}
 	sqlite3_reset(s);
 out:
@@ -420,11 +395,12 @@ pcard_sq_loadfile_add(pcard_store *st, const pcard_store_loadfile *lf, const cha
 	return pcard_sq_tx_leave(SQ(st), own, err);
 }
 
-/* One row of loadfile_select_sql / loadfile_list_sql into lf (which then owns its JSON and
- * data). */
+/* One row of loadfile_select_sql / loadfile_list_sql into elem, a pcard_store_loadfile (which
+ * then owns its JSON and data). */
 static pcard_err
-loadfile_row(sqlite3_stmt *s, pcard_store_loadfile *lf)
+loadfile_row(sqlite3_stmt *s, void *elem)
 {
+	pcard_store_loadfile *lf = elem;
 	const void *data;
 	size_t n;
 	pcard_err err;
@@ -457,7 +433,7 @@ pcard_err
 pcard_sq_loadfile_get(pcard_store *st, int64_t id, int with_data, pcard_store_loadfile *out)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -466,13 +442,8 @@ pcard_sq_loadfile_get(pcard_store *st, int64_t id, int with_data, pcard_store_lo
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int(s, 2, with_data ? 1 : 0);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
 		err = loadfile_row(s, out);
-	else if (rc == SQLITE_DONE)
-		err = PCARD_E_NOT_FOUND;
-	else
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -482,32 +453,16 @@ pcard_err
 pcard_sq_loadfile_list(pcard_store *st, pcard_store_loadfile **out, size_t *n)
 {
 	sqlite3_stmt *s;
-	pcard_store_loadfile *arr = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int own, rc;
+	void *arr = NULL;
+	size_t len = 0;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
 		return err;
 	if ((err = pcard_sq_prep(SQ(st), loadfile_list_sql, &s)) != PCARD_OK)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 8;
-			if ((grown = realloc(arr, cap * sizeof *arr)) == NULL) {
-				err = PCARD_E_NOMEM;
-				break;
-			}
-			arr = grown;
-		}
-		memset(&arr[len], 0, sizeof arr[len]);
-		len++;
-		if ((err = loadfile_row(s, &arr[len - 1])) != PCARD_OK)
-			break;
-	}
-	if (err == PCARD_OK && rc != SQLITE_DONE)
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
-	sqlite3_reset(s);
+	err = pcard_sq_rows(SQ(st), s, sizeof(pcard_store_loadfile), 8, loadfile_row, &arr, &len);
 out:
 	err = pcard_sq_tx_leave(SQ(st), own, err);
 	if (err != PCARD_OK) {

@@ -64,9 +64,12 @@ state_from_text(const unsigned char *t, pcard_job_state *s)
 	return PCARD_E_BAD_FILE;
 }
 
+/* One row of job_select_sql / job_list_sql into elem, a pcard_store_job (which then owns its
+ * JSON). */
 static pcard_err
-job_row(sqlite3_stmt *s, pcard_store_job *j)
+job_row(sqlite3_stmt *s, void *elem)
 {
+	pcard_store_job *j = elem;
 	pcard_err err;
 
 	j->id = sqlite3_column_int64(s, 0);
@@ -91,7 +94,7 @@ pcard_err
 pcard_sq_job_get(pcard_store *st, int64_t id, pcard_store_job *out)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -99,13 +102,8 @@ pcard_sq_job_get(pcard_store *st, int64_t id, pcard_store_job *out)
 	if ((err = pcard_sq_prep(SQ(st), job_select_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
 		err = job_row(s, out);
-	else if (rc == SQLITE_DONE)
-		err = PCARD_E_NOT_FOUND;
-	else
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -116,9 +114,9 @@ pcard_sq_job_list(pcard_store *st, const char *card, unsigned state_mask,
     pcard_store_job **out, size_t *n)
 {
 	sqlite3_stmt *s;
-	pcard_store_job *arr = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int own, rc, param = 3;
+	void *arr = NULL;
+	size_t len = 0;
+	int own, param = 3;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -132,23 +130,7 @@ pcard_sq_job_list(pcard_store *st, const char *card, unsigned state_mask,
 		if (state_mask & PCARD_JOB_STATE_BIT(k))
 			sqlite3_bind_text(s, param++, pcard_job_state_name((pcard_job_state)k), -1,
 			    SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 8;
-			if ((grown = realloc(arr, cap * sizeof *arr)) == NULL) {
-				err = PCARD_E_NOMEM;
-				break;
-			}
-			arr = grown;
-		}
-		memset(&arr[len], 0, sizeof arr[len]);
-		len++;
-		if ((err = job_row(s, &arr[len - 1])) != PCARD_OK)
-			break;
-	}
-	if (err == PCARD_OK && rc != SQLITE_DONE)
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
-	sqlite3_reset(s);
+	err = pcard_sq_rows(SQ(st), s, sizeof(pcard_store_job), 8, job_row, &arr, &len);
 out:
 	err = pcard_sq_tx_leave(SQ(st), own, err);
 	if (err != PCARD_OK) {
@@ -165,7 +147,7 @@ pcard_sq_job_transition(pcard_store *st, int64_t id, pcard_job_state from, pcard
     const char *session, const char *result_text, const char *reason)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 1, &own)) != PCARD_OK)
@@ -194,9 +176,8 @@ pcard_sq_job_transition(pcard_store *st, int64_t id, pcard_job_state from, pcard
 	if ((err = pcard_sq_prep(SQ(st), job_state_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	err = rc == SQLITE_ROW ? PCARD_E_CONFLICT : rc == SQLITE_DONE ? PCARD_E_NOT_FOUND :
-	    pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
+		err = PCARD_E_CONFLICT;
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -335,7 +316,7 @@ pcard_err
 pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -343,13 +324,8 @@ pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
 	if ((err = pcard_sq_prep(SQ(st), session_select_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
 		err = session_row(s, out);
-	else if (rc == SQLITE_DONE)
-		err = PCARD_E_NOT_FOUND;
-	else
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -359,7 +335,7 @@ pcard_err
 pcard_sq_session_live(pcard_store *st, const char *card, pcard_store_session *out)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -367,13 +343,8 @@ pcard_sq_session_live(pcard_store *st, const char *card, pcard_store_session *ou
 	if ((err = pcard_sq_prep(SQ(st), session_live_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, card, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
 		err = session_row(s, out);
-	else if (rc == SQLITE_DONE)
-		err = PCARD_E_NOT_FOUND;
-	else
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -385,7 +356,7 @@ pcard_sq_session_update(pcard_store *st, const pcard_store_session *x, const cha
 {
 	sqlite3_stmt *s;
 	const unsigned char *state;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 1, &own)) != PCARD_OK)
@@ -404,14 +375,10 @@ pcard_sq_session_update(pcard_store *st, const pcard_store_session *x, const cha
 	if ((err = pcard_sq_prep(SQ(st), session_state_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, x->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK) {
 		state = sqlite3_column_text(s, 0);
 		err = state != NULL && strcmp((const char *)state, "closed") == 0 ?
 		    PCARD_E_STATE : PCARD_E_CONFLICT;
-	} else {
-		err = rc == SQLITE_DONE ? PCARD_E_NOT_FOUND :
-		    pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
 	}
 	sqlite3_reset(s);
 out:
@@ -422,7 +389,7 @@ pcard_err
 pcard_sq_session_close(pcard_store *st, const char *id)
 {
 	sqlite3_stmt *s;
-	int own, rc;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 1, &own)) != PCARD_OK)
@@ -436,9 +403,7 @@ pcard_sq_session_close(pcard_store *st, const char *id)
 	if ((err = pcard_sq_prep(SQ(st), session_exists_sql, &s)) != PCARD_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	err = rc == SQLITE_ROW ? PCARD_OK : rc == SQLITE_DONE ? PCARD_E_NOT_FOUND :
-	    pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
+	err = pcard_sq_step_row(SQ(st), s);
 	sqlite3_reset(s);
 out:
 	return pcard_sq_tx_leave(SQ(st), own, err);
@@ -543,15 +508,27 @@ audit_row(sqlite3_stmt *s, pcard_store_audit *r, const char **details_text)
 	return n == PCARD_STORE_HASH_BYTES ? PCARD_OK : PCARD_E_BAD_FILE;
 }
 
+/* One row of audit_list_sql into elem, a pcard_store_audit (which then owns its details). */
+static pcard_err
+audit_list_row(sqlite3_stmt *s, void *elem)
+{
+	pcard_store_audit *r = elem;
+	const char *details;
+	pcard_err err;
+
+	if ((err = audit_row(s, r, &details)) != PCARD_OK)
+		return err;
+	return pcard_store_json_parse(details, &r->details);
+}
+
 pcard_err
 pcard_sq_audit_list(pcard_store *st, int64_t after_id, size_t limit,
     pcard_store_audit **out, size_t *n)
 {
 	sqlite3_stmt *s;
-	pcard_store_audit *arr = NULL, *grown;
-	const char *details;
-	size_t len = 0, cap = 0;
-	int own, rc;
+	void *arr = NULL;
+	size_t len = 0;
+	int own;
 	pcard_err err;
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
@@ -560,24 +537,7 @@ pcard_sq_audit_list(pcard_store *st, int64_t after_id, size_t limit,
 		goto out;
 	sqlite3_bind_int64(s, 1, after_id);
 	sqlite3_bind_int64(s, 2, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 16;
-			if ((grown = realloc(arr, cap * sizeof *arr)) == NULL) {
-				err = PCARD_E_NOMEM;
-				break;
-			}
-			arr = grown;
-		}
-		memset(&arr[len], 0, sizeof arr[len]);
-		len++;
-		if ((err = audit_row(s, &arr[len - 1], &details)) != PCARD_OK ||
-		    (err = pcard_store_json_parse(details, &arr[len - 1].details)) != PCARD_OK)
-			break;
-	}
-	if (err == PCARD_OK && rc != SQLITE_DONE)
-		err = pcard_sq_err(sqlite3_extended_errcode(SQ(st)->db));
-	sqlite3_reset(s);
+	err = pcard_sq_rows(SQ(st), s, sizeof(pcard_store_audit), 16, audit_list_row, &arr, &len);
 out:
 	err = pcard_sq_tx_leave(SQ(st), own, err);
 	if (err != PCARD_OK) {
