@@ -33,10 +33,12 @@ af_cleanup() {
 	done
 	if [ -n "$AF_SRV_PID" ]; then
 		kill -TERM "$AF_SRV_PID" 2>/dev/null || true
-		wait "$AF_SRV_PID" 2>/dev/null || true
 	fi
+	# only our own children: a bare wait would also wait for the PC/SC fixture's pcscd
+	for p in "${AF_SIM_PIDS[@]}" $AF_SRV_PID; do
+		wait "$p" 2>/dev/null || true
+	done
 	AF_SRV_PID=
-	wait 2>/dev/null || true
 	if [ -n "${AF:-}" ] && [ "${AF_KEEP:-0}" != 1 ]; then
 		rm -rf "$AF"
 	fi
