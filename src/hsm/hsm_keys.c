@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "hsm_int.h"
+#include "../lib/keys_int.h"
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
@@ -576,41 +577,43 @@ out:
 	return err;
 }
 
+/* The key behind the PRF of hsm_kdf_data. */
+typedef struct kdf_key {
+	pcard_hsm *h;
+	CK_OBJECT_HANDLE obj;
+} kdf_key;
+
+/* The PRF of the counter-position KDF (pcard_keys_kdf_ctr): C_Sign CKM_AES_CMAC. */
+static pcard_err
+kdf_cmac(void *ctx, const uint8_t *msg, size_t n, uint8_t out[16])
+{
+	kdf_key *k = ctx;
+
+	return cmac(k->h, k->obj, msg, n, out);
+}
+
 static pcard_err
 hsm_kdf_data(void *ctx, pcard_keyh base, const uint8_t *data, size_t n, size_t counter_pos,
     uint8_t *out, size_t out_len)
 {
 	pcard_hsm *h = ctx;
-	uint8_t buf[256], blk[16];
-	size_t done = 0;
-	unsigned counter = 1;
+	kdf_key k;
 	hslot *s;
 	pcard_err err = PCARD_E_INTERNAL;
 
-	if (n == 0 || n > sizeof buf || counter_pos >= n || out_len == 0 || out_len > 255 * 16)
+	if (!pcard_keys_kdf_args_ok(n, counter_pos, out_len))
 		return PCARD_E_INVALID_ARG;
 	pthread_mutex_lock(&h->mu);
 	if ((s = lookup_sym(h, base, PCARD_KEY_AES)) == NULL) {
 		err = PCARD_E_KEY;
+		pcard_wipe(out, out_len);
 		goto out;
 	}
-	memcpy(buf, data, n);
-	while (done < out_len) {
-		size_t take = out_len - done < 16 ? out_len - done : 16;
-
-		buf[counter_pos] = (uint8_t)counter++;
-		if ((err = cmac(h, s->obj, buf, n, blk)) != PCARD_OK)
-			goto out;
-		memcpy(out + done, blk, take);
-		done += take;
-	}
-	err = PCARD_OK;
+	k.h = h;
+	k.obj = s->obj;
+	err = pcard_keys_kdf_ctr(kdf_cmac, &k, data, n, counter_pos, out, out_len);
 out:
 	pthread_mutex_unlock(&h->mu);
-	pcard_wipe(blk, sizeof blk);
-	pcard_wipe(buf, sizeof buf);
-	if (err != PCARD_OK)
-		pcard_wipe(out, out_len);
 	return err;
 }
 

@@ -5,7 +5,9 @@
  */
 #include <string.h>
 
+#include "postcard/crypto.h"
 #include "postcard/keys.h"
+#include "keys_int.h"
 
 #define HAS_OP(k, op) ((k) != NULL && (k)->ops != NULL && (k)->ops->op != NULL)
 
@@ -147,4 +149,43 @@ pcard_keys_free(pcard_keys *k)
 	if (!HAS_OP(k, free))
 		return;
 	k->ops->free(k->ctx);
+}
+
+/* ---- shared by the providers (keys_int.h) ---- */
+
+int
+pcard_keys_kdf_args_ok(size_t n, size_t ctr_pos, size_t out_len)
+{
+	return n > 0 && n <= PCARD_KEYS_KDF_DATA_MAX && ctr_pos < n && out_len > 0 &&
+	    out_len <= 255 * 16;
+}
+
+pcard_err
+pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *data, size_t n,
+    size_t ctr_pos, uint8_t *out, size_t out_len)
+{
+	uint8_t buf[PCARD_KEYS_KDF_DATA_MAX], blk[16];
+	size_t done = 0;
+	unsigned counter = 1;
+	pcard_err err = PCARD_E_INTERNAL;
+
+	if (!pcard_keys_kdf_args_ok(n, ctr_pos, out_len))
+		return PCARD_E_INVALID_ARG;
+	memcpy(buf, data, n);
+	while (done < out_len) {
+		size_t take = out_len - done < 16 ? out_len - done : 16;
+
+		buf[ctr_pos] = (uint8_t)counter++;
+		if ((err = cmac(ctx, buf, n, blk)) != PCARD_OK)
+			goto out;
+		memcpy(out + done, blk, take);
+		done += take;
+	}
+	err = PCARD_OK;
+out:
+	pcard_wipe(blk, sizeof blk);
+	pcard_wipe(buf, sizeof buf);
+	if (err != PCARD_OK)
+		pcard_wipe(out, out_len);
+	return err;
 }

@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "postcard/keys.h"
+#include "keys_int.h"
 
 #define LABEL_MAX 64		/* including the NUL */
 #define MAX_SLOTS 0xFFFFu
-#define KDF_DATA_MAX 256	/* longest PRF input of a counter-position KDF */
 
 typedef struct slot {
 	uint16_t gen;		/* bumped on release; part of the handle */
@@ -242,38 +242,13 @@ mem_info(void *ctx, pcard_keyh h, pcard_keytype *type, size_t *len)
 	return err;
 }
 
-/*
- * SP 800-108 counter-mode KDF with AES-CMAC, the one-byte counter written at data[ctr_pos]
- * (keys.h, PCARD_DERIVE_AES_KDF).
- */
+/* The PRF of the counter-position KDF (pcard_keys_kdf_ctr): AES-CMAC under the slot's key. */
 static pcard_err
-kdf_at(const slot *s, const uint8_t *data, size_t n, size_t ctr_pos, uint8_t *out,
-    size_t out_len)
+slot_cmac(void *ctx, const uint8_t *msg, size_t n, uint8_t out[16])
 {
-	uint8_t buf[KDF_DATA_MAX], blk[16];
-	size_t done = 0;
-	unsigned counter = 1;
-	pcard_err err = PCARD_E_INTERNAL;
+	const slot *s = ctx;
 
-	if (n == 0 || n > sizeof buf || ctr_pos >= n || out_len == 0 || out_len > 255 * 16)
-		return PCARD_E_INVALID_ARG;
-	memcpy(buf, data, n);
-	while (done < out_len) {
-		size_t take = out_len - done < 16 ? out_len - done : 16;
-
-		buf[ctr_pos] = (uint8_t)counter++;
-		if ((err = pcard_aes_cmac(s->key, s->len, buf, n, blk)) != PCARD_OK)
-			goto out;
-		memcpy(out + done, blk, take);
-		done += take;
-	}
-	err = PCARD_OK;
-out:
-	pcard_wipe(blk, sizeof blk);
-	pcard_wipe(buf, sizeof buf);
-	if (err != PCARD_OK)
-		pcard_wipe(out, out_len);
-	return err;
+	return pcard_aes_cmac(s->key, s->len, msg, n, out);
 }
 
 static pcard_err
@@ -314,7 +289,8 @@ mem_derive(void *ctx, pcard_keyh base, pcard_derive_mech mech, const uint8_t *da
 			err = PCARD_E_INVALID_ARG;
 			goto out;
 		}
-		if ((err = kdf_at(s, data, n, counter_pos, nk, out_len)) != PCARD_OK)
+		if ((err = pcard_keys_kdf_ctr(slot_cmac, s, data, n, counter_pos, nk, out_len)) !=
+		    PCARD_OK)
 			goto out;
 		break;
 	default:
@@ -338,7 +314,7 @@ mem_kdf_data(void *ctx, pcard_keyh base, const uint8_t *data, size_t n, size_t c
 
 	pthread_mutex_lock(&m->mu);
 	if ((s = lookup_sym(m, base, PCARD_KEY_AES)) != NULL)
-		err = kdf_at(s, data, n, counter_pos, out, out_len);
+		err = pcard_keys_kdf_ctr(slot_cmac, s, data, n, counter_pos, out, out_len);
 	pthread_mutex_unlock(&m->mu);
 	return err;
 }

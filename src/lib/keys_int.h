@@ -1,0 +1,36 @@
+/*
+ * keys_int.h: internals shared by the key providers (keys_mem.c here, src/hsm/hsm_keys.c),
+ * so that every provider computes the same KDF and refuses the same requests with the same
+ * errors. Not for users of keys.h.
+ */
+#ifndef POSTCARD_KEYS_INT_H
+#define POSTCARD_KEYS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "postcard/keys.h"
+
+#define PCARD_KEYS_KDF_DATA_MAX 256	/* longest PRF input of a counter-position KDF */
+
+/* One AES-CMAC of msg under the key a provider put behind ctx. */
+typedef pcard_err (*pcard_keys_cmac_fn)(void *ctx, const uint8_t *msg, size_t n,
+    uint8_t out[16]);
+
+/*
+ * Whether a counter-position KDF request is well formed: 1 to PCARD_KEYS_KDF_DATA_MAX bytes
+ * of data, the counter inside them, 1 to 255 blocks of 16 bytes of output.
+ */
+int pcard_keys_kdf_args_ok(size_t n, size_t ctr_pos, size_t out_len);
+
+/*
+ * SP 800-108 counter-mode KDF with AES-CMAC as PRF (keys.h, PCARD_DERIVE_AES_KDF and
+ * kdf_data): block i is cmac(ctx, data with the one-byte counter i at data[ctr_pos]); out gets
+ * the first out_len bytes of block 1 || block 2 ...
+ * @retval PCARD_E_INVALID_ARG pcard_keys_kdf_args_ok refuses the request (out untouched)
+ * Any error of cmac is returned with out wiped.
+ */
+pcard_err pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *data, size_t n,
+    size_t ctr_pos, uint8_t *out, size_t out_len);
+
+#endif
