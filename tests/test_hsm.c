@@ -24,6 +24,7 @@
 #include "postcard/keys.h"
 #include "postcard/putkey.h"
 #include "postcard/scp.h"
+#include "spylog.h"
 #include "testvec.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
@@ -895,140 +896,6 @@ test_ops_match_mem(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Every template the layer sends, through OpenSC's pkcs11-spy */
 
-typedef struct spy_report {
-	size_t templates;	/* C_DeriveKey / C_CreateObject / C_GenerateKey templates */
-	size_t twin_wrap, twin_read;	/* the docs/keys.md exceptions seen */
-	size_t bad;		/* templates breaking the rule */
-	size_t value_reads;	/* C_GetAttributeValue returning a CKA_VALUE: CKR_OK */
-	size_t bad_reads;	/* ... of an object that is not a readable twin */
-	size_t refused_reads;	/* CKA_VALUE asked and refused */
-} spy_report;
-
-/* The label of an attribute dump: the line after "CKA_LABEL", hex in groups of four bytes
- * ("70636172 642D6465 ..."). */
-static void
-spy_label(const char *line, char *out, size_t cap)
-{
-	size_t k = 0;
-	const char *p = line;
-
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (p[0] == '\0' || p[1] == '\0' || k + 1 >= cap || pcard_hex_digit(p[0]) < 0 ||
-		    pcard_hex_digit(p[1]) < 0)
-			break;
-		out[k++] = (char)(pcard_hex_digit(p[0]) << 4 | pcard_hex_digit(p[1]));
-		p += 2;
-	}
-	out[k] = '\0';
-}
-
-/* One call of the log: lines[0] is "N: C_Name". */
-static void
-spy_call(char **lines, size_t n, spy_report *r, unsigned long *readable, size_t *nreadable)
-{
-	const char *name = strchr(lines[0], 'C');
-	int tmpl_call = strstr(name, "C_DeriveKey") == name || strstr(name, "C_CreateObject") ==
-	    name || strstr(name, "C_GenerateKey") == name || strstr(name, "C_UnwrapKey") == name;
-	int sens = -1, extr = -1, in_out = 0, ok = 0, value_out = 0, value_in = 0;
-	char label[80] = "";
-	unsigned long obj = 0, newkey = 0;
-	size_t i;
-
-	for (i = 1; i < n; i++) {
-		const char *l = lines[i];
-
-		if (strncmp(l, "[out]", 5) == 0)
-			in_out = 1;
-		if (strncmp(l, "[in] hObject = ", 15) == 0)
-			obj = strtoul(l + 15, NULL, 16);
-		if (strncmp(l, "[out] hKey = ", 13) == 0)
-			newkey = strtoul(l + 13, NULL, 16);
-		if (strncmp(l, "[out] phKey = ", 14) == 0)
-			newkey = strtoul(l + 14, NULL, 16);
-		if (strncmp(l, "Returned:", 9) == 0)
-			ok = strstr(l, " CKR_OK") != NULL;
-		if (strncmp(l, "    CKA_SENSITIVE ", 18) == 0 && !in_out)
-			sens = strstr(l, "True") != NULL;
-		if (strncmp(l, "    CKA_EXTRACTABLE ", 20) == 0 && !in_out)
-			extr = strstr(l, "True") != NULL;
-		if (strncmp(l, "    CKA_LABEL ", 14) == 0 && !in_out && i + 1 < n)
-			spy_label(lines[i + 1], label, sizeof label);
-		if (strncmp(l, "    CKA_VALUE ", 14) == 0)
-			(in_out ? &value_out : &value_in)[0] = 1;
-	}
-	if (tmpl_call) {
-		r->templates++;
-		if (strcmp(label, "pcard-twin-wrap") == 0 && sens == 1 && extr == 1)
-			r->twin_wrap++;
-		else if (strcmp(label, "pcard-twin-read") == 0 && sens == 0 && extr == 1 &&
-		    strstr(name, "C_DeriveKey") == name) {
-			r->twin_read++;
-			if (ok && *nreadable < 4096)
-				readable[(*nreadable)++] = newkey;
-		} else if (sens != 1 || extr != 0) {
-			r->bad++;
-			print_message("template breaking the rule: %s label '%s' sens %d extr %d\n",
-			    lines[0], label, sens, extr);
-		}
-	}
-	if (strstr(name, "C_GetAttributeValue") == name && value_in) {
-		if (ok && value_out) {
-			int found = 0;
-
-			r->value_reads++;
-			for (i = 0; i < *nreadable; i++)
-				found |= readable[i] == obj;
-			if (!found) {
-				r->bad_reads++;
-				print_message("CKA_VALUE of object %lx read: %s\n", obj, lines[0]);
-			}
-		} else if (!ok) {
-			r->refused_reads++;
-		}
-	}
-}
-
-static void
-spy_parse(const char *path, spy_report *r)
-{
-	FILE *f = fopen(path, "r");
-	char **lines = NULL, buf[4096];
-	size_t n = 0, cap = 0, start = 0, i, nreadable = 0;
-	unsigned long *readable = calloc(4096, sizeof *readable);
-
-	assert_non_null(f);
-	assert_non_null(readable);
-	memset(r, 0, sizeof *r);
-	while (fgets(buf, sizeof buf, f) != NULL) {
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			lines = realloc(lines, cap * sizeof *lines);
-			assert_non_null(lines);
-		}
-		lines[n] = strdup(buf);
-		assert_non_null(lines[n]);
-		n++;
-	}
-	fclose(f);
-	for (i = 0; i <= n; i++) {
-		int head = i < n && lines[i][0] >= '0' && lines[i][0] <= '9' &&
-		    strstr(lines[i], ": C_") != NULL;
-
-		if (i == n || head) {
-			if (i > start && strstr(lines[start], ": C_") != NULL)
-				spy_call(lines + start, i - start, r, readable, &nreadable);
-			start = i;
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(lines[i]);
-	free(lines);
-	free(readable);
-}
-
 static void
 test_spy_templates(void **state)
 {
@@ -1062,8 +929,8 @@ test_spy_templates(void **state)
 	assert_int_equal(pcard_hsm_open(&p, &H), PCARD_OK);
 	spy_parse(log, &r);
 	print_message("spy: %zu templates, %zu wrap twins, %zu readable twins, %zu CKA_VALUE "
-	    "reads (of twins), %zu refused\n", r.templates, r.twin_wrap, r.twin_read,
-	    r.value_reads, r.refused_reads);
+	    "reads (of twins), %zu refused, %zu wraps (of twins), %zu masters\n", r.templates,
+	    r.twin_wrap, r.twin_read, r.value_reads, r.refused_reads, r.wraps, r.masters);
 	assert_true(r.templates > 100);
 	assert_int_equal(r.bad, 0);
 	assert_int_equal(r.bad_reads, 0);
@@ -1071,6 +938,10 @@ test_spy_templates(void **state)
 	assert_true(r.twin_read > 0);	/* AES-192 and DES PUT KEY blocks, SCP02 S-MAC/S-RMAC */
 	assert_int_equal(r.value_reads, r.twin_read);
 	assert_true(r.refused_reads >= 7);	/* test_masters_protected's attempts */
+	assert_int_equal(r.bad_wraps, 0);
+	assert_int_equal(r.master_value_reads, 0);
+	assert_int_equal(r.master_wraps, 0);
+	assert_true(r.masters > 0 && r.master_derives > 0);
 }
 
 
