@@ -167,6 +167,15 @@ af_jobs() {
 
 af_dump() { postcard-sim dump "$AF/$1.pcsim" --json; }
 
+# af_new_store NAME: restart postcardd on an empty store NAME.db (postcard-sim cards share
+# one default identity, so each card of a test that uses several gets a server of its own)
+af_new_store() {
+	af_server_kill TERM
+	jq --arg s "$1.db" '.store = $s' "$AF/pki/postcardd.json" >"$AF/pki/c.json"
+	mv "$AF/pki/c.json" "$AF/pki/postcardd.json"
+	af_server_start
+}
+
 # af_skip_if_not_served JSON: exit 77 (ctest: skipped) when the agent's summary shows that
 # postcardd does not serve agent sessions past the hello yet (its 503 "not served yet").
 af_skip_if_not_served() {

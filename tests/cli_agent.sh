@@ -17,11 +17,6 @@ CAPS=${PCARD_TESTDATA:-$here/../../shared/testdata}/cap
 postcard-sim cap datastore -o "$AF/ds.cap" >/dev/null
 postcard cap build --package A0000001515000 --applet A000000151500001 \
 	--import A0000000620101:1.3 --size 30000 -o "$AF/big.cap" >/dev/null
-HW=$(af_upload "$CAPS/kaoh-helloworld.cap")
-DS=$(af_upload "$AF/ds.cap")
-BIG=$(af_upload "$AF/big.cap")
-HW_APP=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .applets[0]")
-HW_PKG=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .aid")
 DSA=$AF_DS_AID
 
 # run NAME [agent args]: one session; sets R (the agent's JSON) and checks every job done
@@ -52,6 +47,12 @@ rmac_checked() {
 
 for kind in scp03 scp02; do
 	c=card_$kind
+	af_new_store "$kind"
+	HW=$(af_upload "$CAPS/kaoh-helloworld.cap")
+	DS=$(af_upload "$AF/ds.cap")
+	BIG=$(af_upload "$AF/big.cap")
+	HW_APP=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .applets[0]")
+	HW_PKG=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .aid")
 	af_card "$c" "$kind"
 
 	# session A: install x2, personalise, data change, lock-app, rotate keys, lock card
@@ -79,12 +80,18 @@ for kind in scp03 scp02; do
 	af_queue "$c" unlock-card '{}' >/dev/null
 	af_queue "$c" unlock-app "{\"aid\": \"$HW_APP\"}" >/dev/null
 	af_queue "$c" data-change "{\"aid\": \"$DSA\", \"version\": 3, \"items\": \"DF01020028\"}" >/dev/null
-	af_queue "$c" delete "{\"aid\": \"$HW_PKG\", \"related\": true}" >/dev/null
 	run "$c"
 	[ "$(exchanges)" = 3 ] || fail "$kind session B: $(exchanges) exchanges"
 	all_done "$c"
 	d=$(af_dump "$c")
 	[ "$(jq -r .life_cycle <<<"$d")" = 0F ] || fail "$kind: card not SECURED again"
+	[ "$(app "$c" "$HW_APP" life_cycle_name)" = SELECTABLE ] || fail "$kind: hello world not unlocked"
+	# delete comes first in the safe order, so it gets a session of its own after the unlock
+	af_queue "$c" delete "{\"aid\": \"$HW_PKG\", \"related\": true}" >/dev/null
+	run "$c"
+	[ "$(exchanges)" = 3 ] || fail "$kind delete: $(exchanges) exchanges"
+	all_done "$c"
+	d=$(af_dump "$c")
 	[ -z "$(app "$c" "$HW_APP" aid)" ] || fail "$kind: hello world still there"
 	[ "$(jq "[.load_files[] | select(.aid==\"$HW_PKG\")] | length" <<<"$d")" = 0 ] ||
 		fail "$kind: hello world package still there"

@@ -18,10 +18,6 @@ AF_CONFIG_EXTRA='{"limits": {"session_expiry": 1}}'
 af_setup
 CAPS=${PCARD_TESTDATA:-$here/../../shared/testdata}/cap
 postcard-sim cap datastore -o "$AF/ds.cap" >/dev/null
-HW=$(af_upload "$CAPS/kaoh-helloworld.cap")
-DS=$(af_upload "$AF/ds.cap")
-HW_APP=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .applets[0]")
-HW_PKG=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .aid")
 DSA=$AF_DS_AID
 
 pagent() {
@@ -33,6 +29,11 @@ job_state() { postcard --json admin job "$1" | jq -r .state; }
 
 for kind in scp03 scp02; do
 	CARD=$AF/pcsc_$kind.pcsim
+	af_new_store "$kind"
+	HW=$(af_upload "$CAPS/kaoh-helloworld.cap")
+	DS=$(af_upload "$AF/ds.cap")
+	HW_APP=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .applets[0]")
+	HW_PKG=$(postcard --json admin loadfiles | jq -r ".loadfiles[] | select(.id == $HW) | .aid")
 	if [ "$kind" = scp03 ]; then
 		postcard-sim init "$CARD" --putkey-replaces-ff 2>/dev/null
 		kdf=kdf3
