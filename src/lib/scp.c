@@ -170,6 +170,21 @@ reset_session(pcard_scp *s, uint8_t side)
 	s->state = PCARD_SCP_NONE;
 }
 
+/*
+ * The checks every entry point makes first, in this order: a call for the other side is
+ * PCARD_E_STATE, a killed session PCARD_E_SESSION_DEAD (until a new INITIALIZE UPDATE), any
+ * state but the one the call needs PCARD_E_STATE.
+ */
+static pcard_err
+session_ready(const pcard_scp *s, pcard_scp_side side, pcard_scp_state state)
+{
+	if (s->side != side)
+		return PCARD_E_STATE;
+	if (s->state == PCARD_SCP_DEAD)
+		return PCARD_E_SESSION_DEAD;
+	return s->state == state ? PCARD_OK : PCARD_E_STATE;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Host */
 
@@ -234,11 +249,9 @@ pcard_scp_host_auth(pcard_scp *s, const uint8_t *rsp, size_t n)
 
 	if (s == NULL || (rsp == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_HOST)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_INITIALIZED || s->s_mac != PCARD_KEYH_NONE)
+	if ((err = session_ready(s, PCARD_SCP_HOST, PCARD_SCP_INITIALIZED)) != PCARD_OK)
+		return err;
+	if (s->s_mac != PCARD_KEYH_NONE)
 		return PCARD_E_STATE;
 	if (n < 2) {
 		err = PCARD_E_TRUNCATED;
@@ -293,11 +306,9 @@ pcard_scp_host_ext_auth(pcard_scp *s, uint8_t level, uint8_t *out, size_t out_ca
 
 	if (s == NULL || out_len == NULL)
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_HOST)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_INITIALIZED || s->s_mac == PCARD_KEYH_NONE)
+	if ((err = session_ready(s, PCARD_SCP_HOST, PCARD_SCP_INITIALIZED)) != PCARD_OK)
+		return err;
+	if (s->s_mac == PCARD_KEYH_NONE)
 		return PCARD_E_STATE;
 	if (!pcard_scp_level_ok(s->scp, s->i, level))
 		return PCARD_E_SECURITY_LEVEL;
@@ -338,14 +349,12 @@ out:
 pcard_err
 pcard_scp_host_ext_auth_rsp(pcard_scp *s, const uint8_t *rsp, size_t n)
 {
+	pcard_err err;
+
 	if (s == NULL || (rsp == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_HOST)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_OPEN)
-		return PCARD_E_STATE;
+	if ((err = session_ready(s, PCARD_SCP_HOST, PCARD_SCP_OPEN)) != PCARD_OK)
+		return err;
 	if (n != 2) {
 		/* EXTERNAL AUTHENTICATE answers a bare status word */
 		return scp_kill(s, n < 2 ? PCARD_E_TRUNCATED : PCARD_E_TRAILING_DATA);
@@ -365,12 +374,8 @@ pcard_scp_wrap_cmd(pcard_scp *s, const uint8_t *cmd, size_t n, uint8_t *out, siz
 
 	if (s == NULL || out_len == NULL || (cmd == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_HOST)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_OPEN)
-		return PCARD_E_STATE;
+	if ((err = session_ready(s, PCARD_SCP_HOST, PCARD_SCP_OPEN)) != PCARD_OK)
+		return err;
 	if ((err = pcard_apdu_parse(cmd, n, &a)) != PCARD_OK)
 		return PCARD_E_INVALID_ARG;
 	if (a.extended || a.lc > 255)
@@ -424,11 +429,9 @@ pcard_scp_unwrap_rsp(pcard_scp *s, const uint8_t *rsp, size_t n, uint8_t *out, s
 
 	if (s == NULL || out_len == NULL || (rsp == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_HOST)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_OPEN || !s->expect_rsp)
+	if ((err = session_ready(s, PCARD_SCP_HOST, PCARD_SCP_OPEN)) != PCARD_OK)
+		return err;
+	if (!s->expect_rsp)
 		return PCARD_E_STATE;
 	if (n < 2)
 		return scp_kill(s, PCARD_E_TRUNCATED);
@@ -598,12 +601,8 @@ pcard_scp_card_ext_auth(pcard_scp *s, const uint8_t *cmd, size_t n, uint32_t *ne
 
 	if (s == NULL || new_seq == NULL || (cmd == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_CARD)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_INITIALIZED)
-		return PCARD_E_STATE;
+	if ((err = session_ready(s, PCARD_SCP_CARD, PCARD_SCP_INITIALIZED)) != PCARD_OK)
+		return err;
 	clen = scp_mac_len(s);
 	if ((err = pcard_apdu_parse(cmd, n, &a)) != PCARD_OK)
 		goto out;
@@ -670,12 +669,8 @@ pcard_scp_unwrap_cmd(pcard_scp *s, const uint8_t *cmd, size_t n, uint8_t *out, s
 
 	if (s == NULL || out_len == NULL || (cmd == NULL && n > 0))
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_CARD)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_OPEN)
-		return PCARD_E_STATE;
+	if ((err = session_ready(s, PCARD_SCP_CARD, PCARD_SCP_OPEN)) != PCARD_OK)
+		return err;
 	s->expect_rsp = 0;
 	s->pend = SCP_PEND_NONE;
 	if ((err = pcard_apdu_parse(cmd, n, &a)) != PCARD_OK)
@@ -710,11 +705,9 @@ pcard_scp_wrap_rsp(pcard_scp *s, const uint8_t *data, size_t n, uint16_t sw, uin
 
 	if (s == NULL || out_len == NULL || (data == NULL && n > 0) || n > 256)
 		return PCARD_E_INVALID_ARG;
-	if (s->side != PCARD_SCP_CARD)
-		return PCARD_E_STATE;
-	if (s->state == PCARD_SCP_DEAD)
-		return PCARD_E_SESSION_DEAD;
-	if (s->state != PCARD_SCP_OPEN || !s->expect_rsp)
+	if ((err = session_ready(s, PCARD_SCP_CARD, PCARD_SCP_OPEN)) != PCARD_OK)
+		return err;
+	if (!s->expect_rsp)
 		return PCARD_E_STATE;
 	if (s->scp == 3)
 		err = scp03_wrap_rsp(s, data, n, sw, out, out_cap, out_len);
