@@ -488,34 +488,37 @@ pcard_unpad_iso(const uint8_t *in, size_t n, size_t *out_len)
 	return PCARD_OK;
 }
 
-pcard_err
-pcard_kcv_aes(const uint8_t *key, size_t key_len, uint8_t kcv[3])
+/* An ECB cipher of this file (pcard_aes_ecb, pcard_des3_ecb). */
+typedef pcard_err (*ecb_fn)(int encrypt, const uint8_t *key, size_t key_len, const uint8_t *in,
+    size_t n, uint8_t *out);
+
+/* Key check value: the first 3 bytes of one block of fill bytes encrypted with ecb. */
+static pcard_err
+kcv_ecb(ecb_fn ecb, const uint8_t *key, size_t key_len, uint8_t fill, size_t block,
+    uint8_t kcv[3])
 {
-	uint8_t blk[16];
+	uint8_t blk[PCARD_AES_BLOCK];
 	pcard_err err;
 
 	if (kcv == NULL)
 		return PCARD_E_INVALID_ARG;
-	memset(blk, 0x01, sizeof blk);
-	if ((err = pcard_aes_ecb(1, key, key_len, blk, sizeof blk, blk)) == PCARD_OK)
+	memset(blk, fill, block);
+	if ((err = ecb(1, key, key_len, blk, block, blk)) == PCARD_OK)
 		memcpy(kcv, blk, 3);
 	pcard_wipe(blk, sizeof blk);
 	return err;
 }
 
 pcard_err
+pcard_kcv_aes(const uint8_t *key, size_t key_len, uint8_t kcv[3])
+{
+	return kcv_ecb(pcard_aes_ecb, key, key_len, 0x01, PCARD_AES_BLOCK, kcv);
+}
+
+pcard_err
 pcard_kcv_des3(const uint8_t *key, size_t key_len, uint8_t kcv[3])
 {
-	uint8_t blk[8];
-	pcard_err err;
-
-	if (kcv == NULL)
-		return PCARD_E_INVALID_ARG;
-	memset(blk, 0, sizeof blk);
-	if ((err = pcard_des3_ecb(1, key, key_len, blk, sizeof blk, blk)) == PCARD_OK)
-		memcpy(kcv, blk, 3);
-	pcard_wipe(blk, sizeof blk);
-	return err;
+	return kcv_ecb(pcard_des3_ecb, key, key_len, 0x00, PCARD_DES_BLOCK, kcv);
 }
 
 size_t
