@@ -198,7 +198,6 @@ static uint16_t
 parse_msg(pcard_rd msg, ds_item *items, size_t *nitems, uint32_t *newv, int *have_new,
     uint32_t *expv, int *have_exp)
 {
-	pcard_rd val;
 	uint32_t tag;
 
 	*nitems = 0;
@@ -207,10 +206,8 @@ parse_msg(pcard_rd msg, ds_item *items, size_t *nitems, uint32_t *newv, int *hav
 		const uint8_t *v;
 		size_t vn;
 
-		if (pcard_tlv_next(&msg, &tag, &val) != PCARD_OK)
+		if (pcard_native_next_item(&msg, &tag, &v, &vn) != PCARD_NSW_OK)
 			return PCARD_NSW_WRONG_DATA;
-		vn = pcard_rd_left(&val);
-		(void)pcard_rd_view(&val, vn, &v);
 		if (tag == 0xC0 || tag == 0xC1) {
 			int *have = tag == 0xC0 ? have_exp : have_new;
 
@@ -297,7 +294,6 @@ ds_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *data
 	uint32_t newv = 0, expv = 0, cur = pcard_applet_data_version(env);
 	int enc, have_new, have_exp;
 	uint16_t sw;
-	pcard_err err;
 
 	(void)p2;
 	*out_len = 0;
@@ -322,11 +318,8 @@ ds_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *data
 		return PCARD_NSW_CONDITIONS;
 	if ((sw = merge(p, pn, items, nitems, h, blob, sizeof blob, &blen)) != PCARD_NSW_OK)
 		goto wipe;
-	err = pcard_applet_set_data(env, blob, blen);
-	if (err != PCARD_OK) {
-		sw = err == PCARD_E_NOSPACE ? PCARD_NSW_NO_MEMORY : PCARD_NSW_INTERNAL;
+	if ((sw = pcard_native_set_data(env, blob, blen)) != PCARD_NSW_OK)
 		goto wipe;
-	}
 	pcard_applet_set_data_version(env, newv);
 	pcard_wipe(blob, blen);
 answer:

@@ -95,18 +95,16 @@ save(pcard_applet_env *env, const hotp_state *st)
 {
 	uint8_t b[HOTP_BLOB_MAX];
 	size_t n = PCARD_HOTP_PUBLIC_BYTES + st->key_len;
-	pcard_err err;
+	uint16_t sw;
 
 	b[0] = HOTP_FORMAT;
 	b[HOTP_OFF_DIGITS] = st->digits;
 	put64(b + HOTP_OFF_COUNTER, st->counter);
 	b[HOTP_OFF_KLEN] = (uint8_t)st->key_len;
 	memcpy(b + PCARD_HOTP_PUBLIC_BYTES, st->key, st->key_len);
-	err = pcard_applet_set_data(env, b, n);
+	sw = pcard_native_set_data(env, b, n);
 	pcard_wipe(b, sizeof b);
-	if (err == PCARD_E_NOSPACE)
-		return PCARD_NSW_NO_MEMORY;
-	return err == PCARD_OK ? PCARD_NSW_OK : PCARD_NSW_INTERNAL;
+	return sw;
 }
 
 static uint16_t
@@ -222,7 +220,7 @@ hotp_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *da
     uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	hotp_state st;
-	pcard_rd msg, val;
+	pcard_rd msg;
 	uint32_t tag;
 	uint64_t ctr = 0;
 	int encrypted, new_key = 0, have_ctr = 0;
@@ -240,12 +238,8 @@ hotp_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *da
 		const uint8_t *v;
 		size_t vn;
 
-		if (pcard_tlv_next(&msg, &tag, &val) != PCARD_OK) {
-			sw = PCARD_NSW_WRONG_DATA;
+		if ((sw = pcard_native_next_item(&msg, &tag, &v, &vn)) != PCARD_NSW_OK)
 			goto out;
-		}
-		vn = pcard_rd_left(&val);
-		(void)pcard_rd_view(&val, vn, &v);
 		switch (tag) {
 		case 0xC1:
 			if (!encrypted) {

@@ -117,7 +117,7 @@ static uint16_t
 save(pcard_applet_env *env, const purse_state *st)
 {
 	uint8_t b[PCARD_PURSE_PUBLIC_BYTES + PURSE_KEY_BYTES];
-	pcard_err err;
+	uint16_t sw;
 
 	b[0] = PURSE_FORMAT;
 	b[1] = st->flags;
@@ -130,11 +130,9 @@ save(pcard_applet_env *env, const purse_state *st)
 	pcard_native_put32(b + 20, st->credit_seq);
 	b[24] = st->key_len;
 	memcpy(b + PCARD_PURSE_PUBLIC_BYTES, st->key, st->key_len);
-	err = pcard_applet_set_data(env, b, PCARD_PURSE_PUBLIC_BYTES + (size_t)st->key_len);
+	sw = pcard_native_set_data(env, b, PCARD_PURSE_PUBLIC_BYTES + (size_t)st->key_len);
 	pcard_wipe(b, sizeof b);
-	if (err == PCARD_E_NOSPACE)
-		return PCARD_NSW_NO_MEMORY;
-	return err == PCARD_OK ? PCARD_NSW_OK : PCARD_NSW_INTERNAL;
+	return sw;
 }
 
 static uint16_t
@@ -305,7 +303,7 @@ purse_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *d
     uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	purse_state st;
-	pcard_rd msg, val;
+	pcard_rd msg;
 	uint32_t tag;
 	int encrypted;
 	uint16_t sw;
@@ -320,12 +318,8 @@ purse_store_data(pcard_applet_env *env, uint8_t p1, uint8_t p2, const uint8_t *d
 		const uint8_t *v;
 		size_t vn;
 
-		if (pcard_tlv_next(&msg, &tag, &val) != PCARD_OK) {
-			sw = PCARD_NSW_WRONG_DATA;
+		if ((sw = pcard_native_next_item(&msg, &tag, &v, &vn)) != PCARD_NSW_OK)
 			goto out;
-		}
-		vn = pcard_rd_left(&val);
-		(void)pcard_rd_view(&val, vn, &v);
 		if ((sw = store_item(&st, tag, v, vn, encrypted)) != PCARD_NSW_OK)
 			goto out;
 	}

@@ -7,6 +7,7 @@
 #include "natives.h"
 #include "postcard/crypto.h"
 #include "postcard/gp.h"
+#include "postcard/tlv.h"
 
 const pcard_cap_import pcard_native_imports[PCARD_NATIVE_NIMPORTS] = {
 	{ { 7, { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 } }, 1, 0 },	/* java.lang */
@@ -58,6 +59,28 @@ pcard_native_store_msg(uint8_t p1, const uint8_t *data, size_t n, pcard_rd *msg,
 		return PCARD_NSW_WRONG_DATA;
 	pcard_rd_init(msg, data, len);
 	return PCARD_NSW_OK;
+}
+
+uint16_t
+pcard_native_next_item(pcard_rd *msg, uint32_t *tag, const uint8_t **v, size_t *vn)
+{
+	pcard_rd val;
+
+	if (pcard_tlv_next(msg, tag, &val) != PCARD_OK)
+		return PCARD_NSW_WRONG_DATA;
+	*vn = pcard_rd_left(&val);
+	(void)pcard_rd_view(&val, *vn, v);
+	return PCARD_NSW_OK;
+}
+
+uint16_t
+pcard_native_set_data(pcard_applet_env *env, const uint8_t *blob, size_t n)
+{
+	pcard_err err = pcard_applet_set_data(env, blob, n);
+
+	if (err == PCARD_E_NOSPACE)
+		return PCARD_NSW_NO_MEMORY;
+	return err == PCARD_OK ? PCARD_NSW_OK : PCARD_NSW_INTERNAL;
 }
 
 size_t

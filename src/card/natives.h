@@ -80,6 +80,19 @@ uint16_t pcard_native_store_msg(uint8_t p1, const uint8_t *data, size_t n, pcard
     int *encrypted);
 
 /*
+ * The next TLV object of a message from pcard_native_store_msg: msg advances past it, *tag is
+ * its tag and *v, *vn its value (borrowed from msg's bytes).
+ * @return 9000, or 6A80 when msg does not start with a whole BER-TLV object
+ */
+uint16_t pcard_native_next_item(pcard_rd *msg, uint32_t *tag, const uint8_t **v, size_t *vn);
+
+/*
+ * Replace the instance's data blob (pcard_applet_set_data) and give the SW to answer: 9000,
+ * 6A84 when the card's memory cannot hold it, 6F00 for any other failure.
+ */
+uint16_t pcard_native_set_data(pcard_applet_env *env, const uint8_t *blob, size_t n);
+
+/*
  * How many leading bytes of an instance's data blob `postcard-sim dump` may print: the hotp
  * and purse blobs end with a secret (the HMAC key, the debit MAC key) that the dump shows as
  * "<n bytes redacted>"; every other blob (datastore, foreign packages) is shown whole.
