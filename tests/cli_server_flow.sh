@@ -16,6 +16,9 @@
 #     flipped): 422 PCARD_E_MAC, nothing recorded as done; the next session reconciles;
 #   - a second agent while the card is in a session: 409;
 #   - a repeated message gets the same reply and changes nothing;
+#   - libraries (load-only installs) and the demo applet that imports them, queued applet
+#     first: one bundle, libraries loaded first; delete of load files; the applet without a
+#     library: 6438 (bare on SCP03), reconciled, failed with the SW explained;
 #   - with "reconcile": false (negative control) an interrupted install is sent again blindly
 #     and fails on the card (the load file is already there).
 set -eu
@@ -334,6 +337,55 @@ start_server s3 && reg_other
 flow 3 70 51 sim-scp03 demo-scp03
 start_server s2 && reg_other
 flow 2 75 19 sim-scp02 demo-scp02
+
+# libraries (load only) and the applet that imports them: the demo queued first, the three
+# openjavacard libraries after; the server loads the libraries first (the CAP's imports)
+start_server libs
+postcard-sim init "$tmp/l.pcsim" --force 2>/dev/null
+start_card "$tmp/l.pcsim"
+agent "$tmp/l0.json" || fail "libraries: enrolment"
+card=$(sqlite3 "$db" 'SELECT id FROM cards')
+caps=$src/../shared/testdata/cap
+lf_demo=$(A upload "$caps/openjavacard-app-demo.cap" | jq .id)
+lf_libs=
+for l in ber debug fortuna; do lf_libs="$lf_libs $(A upload "$caps/openjavacard-lib-$l.cap" | jq .id)"; done
+jl="$(A queue "$card" install --params "{\"loadfile\": $lf_demo}" | jq .id)"
+for l in $lf_libs; do
+	j=$(A queue "$card" install --params "{\"loadfile\": $l}" | jq .id)
+	A job "$j" | jq -e '.params | has("instance") | not' >/dev/null || fail "library job has an instance"
+	jl="$jl $j"
+done
+agent "$tmp/l1.json" || fail "libraries: $(jq -c '.sessions[0].results' "$tmp/l1.json")"
+jq -e '.sessions[0].exchanges == 3' "$tmp/l1.json" >/dev/null || fail "libraries: exchanges"
+for j in $jl; do [ "$(jobstate "$j")" = done ] || fail "libraries: job $j $(jobstate "$j")"; done
+dump "$tmp/l.pcsim" | jq -e '[.load_files[].aid] as $e | (["A00000FFFFF0","A00000FFFFA0",
+    "A00000FFFFA3","A00000FFFFA2"] - $e) == [] and ([.applications[].aid] | index("A00000FFFFF001") != null)' \
+    >/dev/null || fail "libraries: dump $(dump "$tmp/l.pcsim" | jq -c '[[.load_files[].aid], [.applications[].aid]]')"
+A card "$card" | jq -e '.contents.load_files | has("A00000FFFFA0") and has("A00000FFFFA3") and
+    has("A00000FFFFA2") and has("A00000FFFFF0")' >/dev/null || fail "libraries: server view"
+ok "load-only installs: the demo applet queued before its 3 libraries, loaded after them in one bundle (3 exchanges); card dump and server view list the 4 load files and the instance"
+
+# delete of load files: the demo's with related objects (its instance goes too), then a library
+j1=$(A queue "$card" delete --params '{"aid":"A00000FFFFF0","related":true}' | jq .id)
+j2=$(A queue "$card" delete --params '{"aid":"A00000FFFFA2"}' | jq .id)
+agent "$tmp/l2.json" || fail "delete load files: $(jq -c '.sessions[0].results' "$tmp/l2.json")"
+[ "$(jobstate "$j1") $(jobstate "$j2")" = "done done" ] || fail "delete load files: $(jobstate "$j1") $(jobstate "$j2")"
+dump "$tmp/l.pcsim" | jq -e '([.load_files[].aid] | (index("A00000FFFFF0") == null and
+    index("A00000FFFFA2") == null)) and ([.applications[].aid] | index("A00000FFFFF001") == null)' \
+    >/dev/null || fail "delete load files: dump"
+A card "$card" | jq -e '(.contents.load_files | has("A00000FFFFF0") or has("A00000FFFFA2") | not) and
+    (.contents.applications | has("A00000FFFFF001") | not)' >/dev/null || fail "delete load files: view"
+ok "delete of load files: the demo's with related objects and a library, done; dump and server view agree"
+
+# the demo without one of its libraries: the card refuses its LOAD with 6438 (SCP03 sends it
+# bare); the next session's R-MACed load file listing shows it absent: failed, SW explained
+j=$(A queue "$card" install --params "{\"loadfile\": $lf_demo}" | jq .id)
+agent "$tmp/l3.json" || true
+[ "$(jobstate "$j")" = needs_reconcile ] || fail "missing library: first session left $(jobstate "$j")"
+agent "$tmp/l4.json" || true
+A job "$j" | jq -e '.state == "failed" and (.reason | test("^6438 .*imported package")) and
+    .result.rmac == false' >/dev/null || fail "missing library: $(A job "$j" | jq -c '[.state, .reason, .result]')"
+ok "the demo applet without its library: 6438 on LOAD (bare on SCP03), reconciled not loaded, failed: $(A job "$j" | jq -r .reason)"
 
 # negative control: reconciliation off; an install interrupted after its LOAD is sent again
 # blindly, and the card refuses INSTALL [for load] (the load file is there): never done

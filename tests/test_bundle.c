@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -239,6 +240,83 @@ run_bundle(uint8_t scp)
 	pcard_scp_clear(&b);
 	pcard_scp_clear(&v);
 	fx_close(&f);
+}
+
+/* The job index of each job step of b, collapsed: "1 0 2" for steps of jobs 1, 1, 0, 2. */
+static void
+job_order(const pcard_bundle *b, char *out, size_t cap)
+{
+	size_t n = 0, prev = PCARD_BUNDLE_NO_JOB;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < b->n; k++) {
+		if (b->steps[k].purpose != PCARD_STEP_JOB || b->steps[k].job == prev)
+			continue;
+		prev = b->steps[k].job;
+		n += (size_t)snprintf(out + n, cap - n, "%s%zu", n ? " " : "", prev);
+	}
+}
+
+/* Install jobs in dependency order; load-only installs end at their last LOAD. */
+static void
+test_install_order(void **state)
+{
+	static const uint8_t lf[40] = { 0xC4, 38 };
+	pcard_bundle_step *steps = calloc(64, sizeof *steps);
+	pcard_bundle b;
+	pcard_bjob j[3];
+	pcard_scp s;
+	fx f;
+	char order[64];
+	size_t last = 0;
+
+	(void)state;
+	assert_non_null(steps);
+	fx_open(&f, 3);
+	host_authed(&f, &s);
+	memset(j, 0, sizeof j);
+	for (int i = 0; i < 3; i++) {
+		j[i].type = PCARD_BJOB_INSTALL;
+		j[i].load_file = lf;
+		j[i].load_file_len = sizeof lf;
+		assert_int_equal(pcard_gp_aid_set(&j[i].elf, (const uint8_t *)"\xA0\0\0\0\x01", 5),
+		    PCARD_OK);
+		j[i].elf.b[4] = (uint8_t)(0x10 + i);
+	}
+	/* 0 installs from E10 and imports E11; 1 loads E11 only; 2 installs from E11 without
+	 * loading it: 1 first, then 0 and 2 in the order given */
+	j[0].instance = j[0].elf;
+	j[0].imports[j[0].nimports++] = j[1].elf;
+	j[2].elf = j[1].elf;
+	j[2].skip_load = 1;
+	j[2].instance = j[1].elf;
+	j[2].instance.b[j[2].instance.len++] = 0x01;
+	pcard_bundle_init(&b, steps, 64);
+	assert_int_equal(pcard_bundle_add_ext_auth(&b, &s, f.level), PCARD_OK);
+	assert_int_equal(pcard_bundle_add_jobs(&b, &s, f.keys, j, 3), PCARD_OK);
+	job_order(&b, order, sizeof order);
+	assert_string_equal(order, "1 0 2");
+	/* the load-only job's last LOAD decides it */
+	for (size_t k = 0; k < b.n; k++)
+		if (b.steps[k].job == 1) {
+			assert_int_equal(b.steps[k].last, k + 1 == b.n || b.steps[k + 1].job != 1);
+			last += b.steps[k].last;
+		}
+	assert_int_equal(last, 1);
+	/* a cycle (0 imports E11, 1 imports E10): the order given */
+	j[1].imports[j[1].nimports++] = j[0].elf;
+	pcard_bundle_init(&b, steps, 64);
+	assert_int_equal(pcard_bundle_add_jobs(&b, &s, f.keys, j, 2), PCARD_OK);
+	job_order(&b, order, sizeof order);
+	assert_string_equal(order, "0 1");
+	/* a load-only job that skips its LOAD has nothing to send: refused, b unchanged */
+	j[1].skip_load = 1;
+	pcard_bundle_init(&b, steps, 64);
+	assert_int_equal(pcard_bundle_add_jobs(&b, &s, f.keys, &j[1], 1), PCARD_E_INVALID_ARG);
+	assert_int_equal(b.n, 0);
+	pcard_scp_clear(&s);
+	fx_close(&f);
+	free(steps);
 }
 
 static void
@@ -473,6 +551,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scp03),
+		cmocka_unit_test(test_install_order),
 		cmocka_unit_test(test_scp02),
 		cmocka_unit_test(test_import_errors),
 		cmocka_unit_test(test_names),

@@ -35,6 +35,7 @@
 #include "postcard/crypto.h"
 #include "postcard/scp_bundle.h"
 #include "simcard.h"
+#include "testvec.h"
 
 #define MAX_STEPS 400
 #define MAX_JOBS 8
@@ -223,8 +224,13 @@ srv_apply(srv *S, const pcard_bjob_result *out, int reconcile)
 				S->jobs[i].skip_load = out[i].elf_present;
 			break;
 		default:
-			if (!reconcile)
-				break;
+			/* refused with a SW that carried no R-MAC (SCP03): remembered, as
+			 * postcardd does, for the reconciliation to fail the job if not done */
+			if (!reconcile && out[i].err == PCARD_OK && !out[i].macd &&
+			    out[i].sw != 0 && out[i].sw != 0x9000) {
+				S->jobs[i].refused_sw = out[i].sw;
+				S->jobs[i].refused_ins = out[i].ins;
+			}
 			break;
 		}
 	}
@@ -697,6 +703,253 @@ scenario_all(uint8_t scp)
 	pcard_cardstate_clear(&base);
 }
 
+/* ---- load-only installs: the openjavacard libraries and the demo applet importing them ---- */
+
+enum { OJC_DEMO = 0, OJC_BER, OJC_DEBUG, OJC_FORTUNA, OJC_N };
+static const char *const ojc_files[OJC_N] = { "cap/openjavacard-app-demo.cap",
+	"cap/openjavacard-lib-ber.cap", "cap/openjavacard-lib-debug.cap",
+	"cap/openjavacard-lib-fortuna.cap" };
+static uint8_t *ojc_lf[OJC_N];
+static size_t ojc_n[OJC_N];
+static pcard_bjob ojc_job[OJC_N];	/* install jobs: the demo with its instance, libraries
+					 * load only; imports from the CAP's Import component */
+
+static void
+ojc_load(void)
+{
+	for (size_t c = 0; c < OJC_N; c++) {
+		pcard_cap *cap;
+		const pcard_cap_info *ci;
+		pcard_bjob *j = &ojc_job[c];
+
+		assert_int_equal(pcard_cap_open_file(tv_path(ojc_files[c]), &cap), PCARD_OK);
+		ci = pcard_cap_get_info(cap);
+		ojc_n[c] = pcard_cap_load_file_len(cap, 0);
+		assert_non_null(ojc_lf[c] = malloc(ojc_n[c]));
+		assert_int_equal(pcard_cap_load_file(cap, 0, ojc_lf[c], ojc_n[c], &ojc_n[c]),
+		    PCARD_OK);
+		memset(j, 0, sizeof *j);
+		j->type = PCARD_BJOB_INSTALL;
+		j->load_file = ojc_lf[c];
+		j->load_file_len = ojc_n[c];
+		aid_of(&j->elf, ci->package.b, ci->package.len, 0);
+		assert_true(ci->nimports <= PCARD_BJOB_IMPORTS_MAX);
+		for (size_t i = 0; i < ci->nimports; i++)
+			aid_of(&j->imports[j->nimports++], ci->imports[i].aid.b,
+			    ci->imports[i].aid.len, 0);
+		assert_int_equal(ci->napplets, c == OJC_DEMO ? 1 : 0);
+		if (ci->napplets > 0) {
+			aid_of(&j->module, ci->applets[0].aid.b, ci->applets[0].aid.len, 0);
+			j->instance = j->module;
+		}
+		pcard_cap_free(cap);
+	}
+}
+
+static int
+card_has_elf(pcard_card *c, const pcard_gp_aid *a)
+{
+	pcard_aid x;
+
+	assert_int_equal(pcard_aid_set(&x, a->b, a->len), PCARD_OK);
+	return pcard_cardstate_elf_find((pcard_cardstate *)pcard_card_state(c), &x) != NULL;
+}
+
+/* The demo queued first, then the three libraries (load only): the bundle loads the
+ * libraries first; all done in 3 exchanges; every interruption reconciled. */
+static void
+jobs_ojc(srv *S)
+{
+	for (size_t c = 0; c < OJC_N; c++)
+		srv_add_job(S, &ojc_job[c]);
+}
+
+static const char *
+check_ojc(pcard_card *c)
+{
+	for (size_t k = 0; k < OJC_N; k++)
+		if (!card_has_elf(c, &ojc_job[k].elf))
+			return "a load file is missing";
+	if (app_find(c, &ojc_job[OJC_DEMO].instance) == NULL)
+		return "the demo instance is missing";
+	return NULL;
+}
+
+static void
+load_only_all(uint8_t scp)
+{
+	srv S;
+	pcard_card *c;
+	pcard_cardstate fresh, loaded;
+	size_t blen, k, cases = 0, failures = 0, extra_max = 0;
+	uint8_t atr[64];
+	size_t n;
+
+	/* a card with a package and two instances: SCP03 proves absence only from a complete
+	 * R-MACed listing (9000), and an empty registry answers 6A88 bare */
+	base_card(scp, &fresh);
+
+	/* the demo alone: the card refuses its last LOAD with 6438 (missing import) */
+	c = card_from(&fresh);
+	srv_init(&S, scp, MODE_RECONCILE);
+	srv_add_job(&S, &ojc_job[OJC_DEMO]);
+	assert_int_equal(session(&S, c, NO_LIMIT), 0);
+	if (scp == 2) {
+		/* SCP02 R-MACs the refusal: failed at once, the SW explained */
+		assert_int_equal(S.jstate[0], J_FAILED);
+	} else {
+		/* SCP03 sends it bare: unknown; the next session's R-MACed listing shows the
+		 * load file absent, and the job fails with the SW of its last attempt */
+		assert_int_equal(S.jstate[0], J_SENT);
+		assert_int_equal(S.jobs[0].refused_sw, 0x6438);
+		S.exchanges = 0;
+		assert_int_equal(session(&S, c, NO_LIMIT), 0);
+		assert_int_equal(S.jstate[0], J_FAILED);
+		assert_int_equal(S.exchanges, 3);
+	}
+	assert_non_null(strstr(S.jwhy[0], "imported package"));
+	assert_false(card_has_elf(c, &ojc_job[OJC_DEMO].elf));
+	printf("SCP%02X: the demo applet before its libraries: failed, \"%s\"\n", scp,
+	    S.jwhy[0]);
+	srv_free(&S);
+	pcard_card_free(c);
+
+	/* queued demo first, libraries after: one bundle loads them in dependency order */
+	c = card_from(&fresh);
+	srv_init(&S, scp, MODE_RECONCILE);
+	jobs_ojc(&S);
+	assert_int_equal(session(&S, c, NO_LIMIT), 0);
+	for (size_t i = 0; i < S.njobs; i++)
+		assert_int_equal(S.jstate[i], J_DONE);
+	assert_int_equal(S.exchanges, 3);
+	assert_null(check_ojc(c));
+	{
+		/* the demo's LOAD steps come after every library's */
+		size_t first_demo = S.b.n, last_lib = 0;
+
+		for (size_t st = 0; st < S.b.n; st++) {
+			if (S.b.steps[st].purpose != PCARD_STEP_JOB)
+				continue;
+			if (S.b.steps[st].job == OJC_DEMO && st < first_demo)
+				first_demo = st;
+			if (S.b.steps[st].job != OJC_DEMO)
+				last_lib = st;
+		}
+		assert_true(last_lib < first_demo);
+	}
+	blen = S.b.n;
+	printf("SCP%02X: demo queued before its 3 libraries (load only): %zu bundle steps, "
+	    "libraries loaded first, %zu exchanges\n", scp, blen, S.exchanges);
+	pcard_cardstate_init(&loaded);
+	assert_int_equal(pcard_cardstate_copy(&loaded, pcard_card_state(c)), PCARD_OK);
+	srv_free(&S);
+	pcard_card_free(c);
+
+	/* interrupted after every APDU k, then reconciled: each job done exactly once */
+	for (k = 0; k <= blen; k++) {
+		const char *why = NULL;
+		int died;
+
+		cases++;
+		c = card_from(&fresh);
+		srv_init(&S, scp, MODE_RECONCILE);
+		jobs_ojc(&S);
+		died = session(&S, c, k);
+		if (died == 1) {
+			pcard_card_power_off(c);
+			assert_int_equal(pcard_card_power_on(c, atr, sizeof atr, &n), PCARD_OK);
+			S.exchanges = 0;
+			assert_int_equal(session(&S, c, NO_LIMIT), 0);
+			if (S.exchanges > extra_max)
+				extra_max = S.exchanges;
+		}
+		for (size_t i = 0; i < S.njobs && why == NULL; i++)
+			if (S.jstate[i] != J_DONE)
+				why = S.jwhy[i] != NULL ? S.jwhy[i] : "not done";
+		if (why == NULL)
+			why = check_ojc(c);
+		if (why != NULL) {
+			failures++;
+			printf("  SCP%02X load-only k=%zu: %s\n", scp, k, why);
+		}
+		srv_free(&S);
+		pcard_card_free(c);
+	}
+	printf("SCP%02X load-only: %zu interruption cases, %zu failures, resumed session took at "
+	    "most %zu exchanges\n", scp, cases, failures, extra_max);
+	assert_int_equal(failures, 0);
+	assert_true(extra_max <= 4);
+
+	/* delete of load files: a library the demo imports is refused (6985); the demo's load
+	 * file with related objects, then the library: done, and reconciled as done */
+	c = card_from(&loaded);
+	srv_init(&S, scp, MODE_RECONCILE);
+	{
+		pcard_bjob j;
+
+		memset(&j, 0, sizeof j);
+		j.type = PCARD_BJOB_DELETE;
+		j.aid = ojc_job[OJC_FORTUNA].elf;
+		srv_add_job(&S, &j);
+	}
+	assert_int_equal(session(&S, c, NO_LIMIT), 0);
+	if (scp == 3) {
+		assert_int_equal(S.jstate[0], J_SENT);	/* bare 6985, then proven still there */
+		assert_int_equal(session(&S, c, NO_LIMIT), 0);
+	}
+	assert_int_equal(S.jstate[0], J_FAILED);
+	assert_true(card_has_elf(c, &ojc_job[OJC_FORTUNA].elf));
+	srv_free(&S);
+	srv_init(&S, scp, MODE_RECONCILE);
+	{
+		pcard_bjob j;
+
+		memset(&j, 0, sizeof j);
+		j.type = PCARD_BJOB_DELETE;
+		j.aid = ojc_job[OJC_FORTUNA].elf;
+		srv_add_job(&S, &j);
+		j.aid = ojc_job[OJC_DEMO].elf;
+		j.related = 1;
+		srv_add_job(&S, &j);	/* same rank: queued after, so refused ... */
+	}
+	/* ... unless the queue puts the importer first: swap them */
+	{
+		pcard_bjob t = S.jobs[0];
+
+		S.jobs[0] = S.jobs[1];
+		S.jobs[1] = t;
+	}
+	assert_int_equal(session(&S, c, 3), 1);	/* died after the two DELETEs */
+	S.exchanges = 0;
+	assert_int_equal(session(&S, c, NO_LIMIT), 0);
+	assert_int_equal(S.jstate[0], J_DONE);
+	assert_int_equal(S.jstate[1], J_DONE);
+	assert_false(card_has_elf(c, &ojc_job[OJC_FORTUNA].elf));
+	assert_false(card_has_elf(c, &ojc_job[OJC_DEMO].elf));
+	assert_null(app_find(c, &ojc_job[OJC_DEMO].instance));
+	printf("SCP%02X: delete of load files: an imported library refused (6985), the demo's "
+	    "with related objects then the library: done, reconciled in %zu exchanges\n", scp,
+	    S.exchanges);
+	srv_free(&S);
+	pcard_card_free(c);
+	pcard_cardstate_clear(&loaded);
+	pcard_cardstate_clear(&fresh);
+}
+
+static void
+test_load_only_scp03(void **state)
+{
+	(void)state;
+	load_only_all(3);
+}
+
+static void
+test_load_only_scp02(void **state)
+{
+	(void)state;
+	load_only_all(2);
+}
+
 static void
 test_scp03(void **state)
 {
@@ -720,6 +973,7 @@ setup(void **state)
 	    pcard_applet_datastore.modules[0].len, 30000, &g_ds_n);
 	g_gen_lf = make_load_file(GEN_PKG, sizeof GEN_PKG, GEN_APPLET, sizeof GEN_APPLET, 0,
 	    &g_gen_n);
+	ojc_load();
 	return 0;
 }
 
@@ -729,6 +983,8 @@ teardown(void **state)
 	(void)state;
 	free(g_ds_lf);
 	free(g_gen_lf);
+	for (size_t c = 0; c < OJC_N; c++)
+		free(ojc_lf[c]);
 	return 0;
 }
 
@@ -736,6 +992,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_only_scp03),
+		cmocka_unit_test(test_load_only_scp02),
 		cmocka_unit_test(test_scp03),
 		cmocka_unit_test(test_scp02),
 	};

@@ -48,7 +48,8 @@
 /* Jobs */
 
 typedef enum pcard_bjob_type {
-	PCARD_BJOB_INSTALL = 1,	/* LOAD a load file (unless skip_load) and install an instance */
+	PCARD_BJOB_INSTALL = 1,	/* LOAD a load file (unless skip_load) and install an instance;
+				 * no instance (a library): load only */
 	PCARD_BJOB_DELETE,	/* DELETE aid (with related objects when related) */
 	PCARD_BJOB_DATA,		/* personalise / change datastore items: absolute versioned write */
 	PCARD_BJOB_LOCK_APP,	/* SET STATUS 40 80 aid */
@@ -62,15 +63,21 @@ typedef enum pcard_bjob_type {
 
 #define PCARD_BJOB_PARAMS_MAX 128
 #define PCARD_BJOB_ITEMS_MAX 224
+#define PCARD_BJOB_IMPORTS_MAX 16
 
 typedef struct pcard_bjob {
 	uint64_t id;
 	int type;			/* pcard_bjob_type */
-	/* install */
+	/* install; instance.len == 0: load only (INSTALL [for load] and LOAD, decided by the
+	 * last LOAD's answer; reconciled from the load file listing) */
 	const uint8_t *load_file;	/* C4 len LFDB (pcard_cap_load_file); borrowed */
 	size_t load_file_len;
 	int skip_load;			/* the load file is on the card already */
 	pcard_gp_aid elf, module, instance;
+	/* the packages the load file imports (CAP Import component; optional): a LOAD of one
+	 * of them in the same pcard_bundle_add_jobs call goes first */
+	pcard_gp_aid imports[PCARD_BJOB_IMPORTS_MAX];
+	size_t nimports;
 	uint32_t privs;
 	uint8_t params[PCARD_BJOB_PARAMS_MAX];	/* install parameters (wrapped in C9 unless TLV) */
 	size_t params_len;
@@ -87,6 +94,14 @@ typedef struct pcard_bjob {
 	/* rotate-keys: new key values are provider handles (the server's HSM) */
 	uint8_t old_kvn, new_kvn;
 	pcard_keyh new_keys[3];		/* ENC, MAC, DEK; borrowed */
+	/*
+	 * Reconciliation: the status word (and its command's INS) a refusal of the previous
+	 * attempt carried without R-MAC (SCP03 sends error SWs bare), 0 when none. Unless the
+	 * reads show the job done, it is FAILED with that SW explained (macd 0) instead of
+	 * sent again: the same bytes would be refused the same way.
+	 */
+	uint16_t refused_sw;
+	uint8_t refused_ins;
 } pcard_bjob;
 
 /* "install", "delete", "data", "lock-app", "unlock-app", "lock-card", "unlock-card",
@@ -102,6 +117,7 @@ int pcard_bjob_rank(int type);
 /* Bundles */
 
 #define PCARD_BUNDLE_MAX_EXPECT 4
+#define PCARD_BUNDLE_ORDER_MAX 256	/* jobs that pcard_bundle_add_jobs orders by dependency */
 #define PCARD_BUNDLE_NO_JOB ((size_t)-1)
 
 enum pcard_step_purpose {
@@ -150,12 +166,15 @@ pcard_err pcard_bundle_add_ext_auth(pcard_bundle *b, pcard_scp *s, uint8_t level
 
 /*
  * Append every command of jobs[0..njobs) in the safe order (pcard_bjob_rank, then the order
- * given), wrapped through s. LOAD blocks take pcard_scp_max_data(s) bytes. keys is the
+ * given; among installs, a job goes after the jobs that LOAD a package it imports or the
+ * package it installs from without loading it; a cycle keeps the order given; over
+ * PCARD_BUNDLE_ORDER_MAX jobs the order given), wrapped through s. LOAD blocks take pcard_scp_max_data(s) bytes. keys is the
  * provider holding s's keys and the jobs' new keys (PUT KEY and encrypted STORE DATA).
  * On failure b is back to its length before the call (s has advanced: discard it).
  * @retval PCARD_E_NOSPACE b is full
  * @retval PCARD_E_INVALID_ARG a job malformed (unknown type, missing AID or load file, data
- *         message too long for one STORE DATA at this level, more than 256 LOAD blocks)
+ *         message too long for one STORE DATA at this level, more than 256 LOAD blocks, a
+ *         load-only install with skip_load)
  * @retval PCARD_E_UNSUPPORTED rotate-keys under a level without C-MAC
  */
 pcard_err pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys,
@@ -232,6 +251,8 @@ pcard_err pcard_bundle_outcomes(const pcard_bundle *b, const pcard_step_result *
 /*
  * Decide jobs[0..njobs) from the reconciliation steps of b (their results in res): out[i]
  * DONE, NOT_DONE (elf_present set for install), FAILED or UNKNOWN as the header explains.
+ * A load-only install is DONE when the load file listing has its ELF. A NOT_DONE or
+ * UNKNOWN job with refused_sw set becomes FAILED with that SW (macd 0) and its explanation.
  */
 pcard_err pcard_bundle_reconcile_decide(const pcard_bundle *b, const pcard_step_result *res,
     const pcard_bjob *jobs, size_t njobs, pcard_bjob_result *out);

@@ -4,7 +4,7 @@
  *
  * Commands of each job (GP CS chapter 11; gp.h builders):
  *   install      [INSTALL for load, LOAD 0..n-1 (P1 80 on the last)] INSTALL for install
- *                and make selectable (P1 0C)
+ *                and make selectable (P1 0C); load only (no instance): up to the last LOAD
  *   delete       DELETE 4F aid (P2 80 with related objects)
  *   data         INSTALL for personalization (aid), STORE DATA P1 91 (last, BER-TLV, case 4;
  *                | 60 encrypted) block 00: C1 04 version [C0 04 expected] items -> C1 04 version
@@ -233,7 +233,7 @@ add_install(pcard_bundle *b, pcard_scp *s, const pcard_bjob *j, size_t idx)
 	pcard_bundle_step *st;
 	pcard_err err;
 
-	if (j->elf.len == 0 || j->instance.len == 0)
+	if (j->elf.len == 0 || (j->instance.len == 0 && j->skip_load))
 		return PCARD_E_INVALID_ARG;
 	if (!j->skip_load) {
 		if (j->load_file == NULL || j->load_file_len == 0)
@@ -251,9 +251,13 @@ add_install(pcard_bundle *b, pcard_scp *s, const pcard_bjob *j, size_t idx)
 		for (size_t i = 0; i < count; i++) {
 			if ((err = pcard_gp_load_cmd(j->load_file, j->load_file_len, blk, i, cmd,
 			    sizeof cmd, &nc)) != PCARD_OK ||
-			    (err = push(b, s, cmd, nc, idx, PCARD_STEP_JOB, 0, EXP_OK, 1, NULL)) !=
+			    (err = push(b, s, cmd, nc, idx, PCARD_STEP_JOB, 0, EXP_OK, 1, &st)) !=
 			    PCARD_OK)
 				return err;
+		}
+		if (j->instance.len == 0) {
+			st->last = 1;	/* load only: the last LOAD's answer decides */
+			return PCARD_OK;
 		}
 	}
 	memset(&in, 0, sizeof in);
@@ -351,6 +355,78 @@ add_set_status(pcard_bundle *b, pcard_scp *s, uint8_t p1, uint8_t state,
 	return PCARD_OK;
 }
 
+static int
+aid_eq(const pcard_gp_aid *a, const pcard_gp_aid *b)
+{
+	return a->len == b->len && a->len > 0 && memcmp(a->b, b->b, a->len) == 0;
+}
+
+/* Install job a must wait for install job b: b LOADs a package a imports, or the package a
+ * installs from without loading it. */
+static int
+install_needs(const pcard_bjob *a, const pcard_bjob *b)
+{
+	if (b->skip_load || b->load_file == NULL)
+		return 0;
+	if (a->skip_load && aid_eq(&a->elf, &b->elf))
+		return 1;
+	for (size_t i = 0; i < a->nimports && i < PCARD_BJOB_IMPORTS_MAX; i++)
+		if (aid_eq(&a->imports[i], &b->elf))
+			return 1;
+	return 0;
+}
+
+static pcard_err add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *j,
+    size_t idx);
+
+/*
+ * The install jobs (rank 2) in dependency order: repeatedly the first job, in the order
+ * given, that waits for no job not yet added; on a cycle the first job left. Over
+ * PCARD_BUNDLE_ORDER_MAX jobs: the order given.
+ */
+static pcard_err
+add_installs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *jobs,
+    size_t njobs)
+{
+	uint8_t added[PCARD_BUNDLE_ORDER_MAX];
+	size_t left = 0, i, k, pick;
+	pcard_err err;
+
+	for (i = 0; i < njobs; i++)
+		if (jobs[i].type == PCARD_BJOB_INSTALL)
+			left++;
+	if (njobs > PCARD_BUNDLE_ORDER_MAX) {
+		for (i = 0; i < njobs; i++)
+			if (jobs[i].type == PCARD_BJOB_INSTALL &&
+			    (err = add_job(b, s, keys, &jobs[i], i)) != PCARD_OK)
+				return err;
+		return PCARD_OK;
+	}
+	memset(added, 0, sizeof added);
+	while (left > 0) {
+		pick = njobs;
+		for (i = 0; i < njobs && pick == njobs; i++) {
+			int waits = 0;
+
+			if (jobs[i].type != PCARD_BJOB_INSTALL || added[i])
+				continue;
+			for (k = 0; k < njobs && !waits; k++)
+				waits = k != i && jobs[k].type == PCARD_BJOB_INSTALL && !added[k] &&
+				    install_needs(&jobs[i], &jobs[k]);
+			if (!waits)
+				pick = i;
+		}
+		for (i = 0; i < njobs && pick == njobs; i++)	/* a cycle */
+			if (jobs[i].type == PCARD_BJOB_INSTALL && !added[i])
+				pick = i;
+		if ((err = add_job(b, s, keys, &jobs[pick], pick)) != PCARD_OK)
+			return err;
+		added[pick] = 1;
+		left--;
+	}
+	return PCARD_OK;
+}
+
 static pcard_err
 add_job(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pcard_bjob *j, size_t idx)
 {
@@ -407,6 +483,11 @@ pcard_bundle_add_jobs(pcard_bundle *b, pcard_scp *s, pcard_keys *keys, const pca
 		}
 	}
 	for (int rank = 0; rank <= 7; rank++) {
+		if (rank == pcard_bjob_rank(PCARD_BJOB_INSTALL)) {
+			if ((err = add_installs(b, s, keys, jobs, njobs)) != PCARD_OK)
+				goto out;
+			continue;
+		}
 		for (size_t i = 0; i < njobs; i++) {
 			if (pcard_bjob_rank(jobs[i].type) != rank)
 				continue;

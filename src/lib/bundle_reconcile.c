@@ -212,6 +212,18 @@ pcard_bundle_reconcile_decide(const pcard_bundle *b, const pcard_step_result *re
 		o->why = "the card's state could not be read with R-MAC";
 		switch (j->type) {
 		case PCARD_BJOB_INSTALL:
+			if (j->instance.len == 0) {
+				/* load only: the load file listing decides */
+				e = listing_find(b, res, PCARD_PROBE_ELFS, &j->elf, &lc2);
+				if (e == LOOK_FOUND) {
+					o->state = PCARD_BJOB_DONE;
+					o->why = "done: the registry lists the load file";
+				} else if (e == LOOK_ABSENT) {
+					o->state = PCARD_BJOB_NOT_DONE;
+					o->why = "not loaded";
+				}
+				break;
+			}
 			a = listing_find(b, res, PCARD_PROBE_APPS, &j->instance, &lc);
 			if (a == LOOK_FOUND) {
 				o->state = PCARD_BJOB_DONE;
@@ -318,6 +330,25 @@ pcard_bundle_reconcile_decide(const pcard_bundle *b, const pcard_step_result *re
 				    "unlock-card (it applies at most once)";
 			}
 		}
+	}
+	/*
+	 * A job refused last time with a SW that carried no R-MAC (SCP03) and not shown done
+	 * now is failed with that SW: sending the same bytes again would be refused the same
+	 * way. NOT_DONE is proven by R-MACed reads; UNKNOWN is not (e.g. SCP03's bare 6A88
+	 * for an empty listing), but retrying forever would never end either.
+	 */
+	for (size_t i = 0; i < njobs; i++) {
+		pcard_bjob_result *o = &out[i];
+
+		if (jobs[i].refused_sw == 0 || (o->state != PCARD_BJOB_NOT_DONE &&
+		    o->state != PCARD_BJOB_UNKNOWN))
+			continue;
+		o->state = PCARD_BJOB_FAILED;
+		o->sw = jobs[i].refused_sw;
+		o->ins = jobs[i].refused_ins;
+		o->macd = 0;
+		o->elf_present = 0;
+		o->why = pcard_sw_explain(jobs[i].refused_sw, jobs[i].refused_ins);
 	}
 	return PCARD_OK;
 }

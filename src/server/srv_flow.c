@@ -27,9 +27,11 @@
 #include "hsm.h"
 #include "postcard/bundle.h"
 #include "postcard/bytes.h"
+#include "postcard/cap.h"
 #include "postcard/crypto.h"
 #include "postcard/keydiv.h"
 #include "postcard/sw.h"
+#include "postcard/tlv.h"
 #include "server.h"
 #include "store.h"
 
@@ -232,6 +234,34 @@ hex_aid(const json_t *o, const char *name, pcard_gp_aid *a)
 }
 
 /*
+ * The packages load file lf imports (its CAP Import component), for the bundle's install
+ * order (a library's LOAD before the applets that import it). A load file that does not
+ * parse as a CAP leaves none: the card judges it.
+ */
+static void
+load_file_imports(const pcard_store_loadfile *lf, pcard_bjob *b)
+{
+	pcard_rd r, lfdb;
+	pcard_cap *cap = NULL;
+	const pcard_cap_info *ci;
+	uint32_t tag;
+
+	b->nimports = 0;
+	if (lf->data == NULL)
+		return;
+	pcard_rd_init(&r, lf->data, lf->size);
+	if (pcard_tlv_next(&r, &tag, &lfdb) != PCARD_OK || tag != 0xC4 ||
+	    pcard_cap_open_lfdb(pcard_rd_ptr(&lfdb), pcard_rd_left(&lfdb), &cap) != PCARD_OK)
+		return;
+	ci = pcard_cap_get_info(cap);
+	for (size_t i = 0; i < ci->nimports && b->nimports < PCARD_BJOB_IMPORTS_MAX; i++)
+		if (pcard_gp_aid_set(&b->imports[b->nimports], ci->imports[i].aid.b,
+		    ci->imports[i].aid.len) == PCARD_OK)
+			b->nimports++;
+	pcard_cap_free(cap);
+}
+
+/*
  * Add store job j as f->bj[f->nb]. build: the bundle will carry its commands (load file
  * bytes read, new keys derived); else only what judging the answers needs. why receives the
  * reason when the job cannot be sent (PCARD_E_INVALID_ARG: fail it).
@@ -264,10 +294,8 @@ add_job(flow *f, const pcard_store_job *j, int build, const char **why)
 		json_int_t lfid = json_integer_value(json_object_get(p, "loadfile"));
 		pcard_store_loadfile *lf = &f->lf[f->nb];
 
-		if (!hex_aid(p, "instance", &b->instance)) {
-			*why = "load-only jobs (a library, no applet) are not sent in bundles yet";
-			return PCARD_E_INVALID_ARG;
-		}
+		/* no instance: a library (no applet), load only */
+		hex_aid(p, "instance", &b->instance);
 		hex_aid(p, "module", &b->module);
 		if ((e = pcard_store_loadfile_get(f->srv->st, lfid, build, lf)) != PCARD_OK) {
 			*why = "its load file is no longer in the catalogue";
@@ -277,6 +305,8 @@ add_job(flow *f, const pcard_store_job *j, int build, const char **why)
 		b->elf.len = lf->aid_len;
 		b->load_file = lf->data;
 		b->load_file_len = build ? lf->size : 0;
+		if (build)
+			load_file_imports(lf, b);
 		b->privs = (uint32_t)json_integer_value(json_object_get(p, "privileges"));
 		h = json_string_value(json_object_get(p, "params"));
 		if (h != NULL && pcard_hex_decode(h, b->params, sizeof b->params,
@@ -333,6 +363,17 @@ add_job(flow *f, const pcard_store_job *j, int build, const char **why)
 	default:
 		break;
 	}
+	if (!build && json_is_true(json_object_get(j->result, "refused_bare"))) {
+		/* the last attempt was refused with a SW that carried no R-MAC (record) */
+		unsigned sw = 0, ins = 0;
+		const char *swh = json_string_value(json_object_get(j->result, "sw"));
+
+		if (swh != NULL && sscanf(swh, "%4x", &sw) == 1 && sw != 0 && sw != 0x9000) {
+			ins = (unsigned)json_integer_value(json_object_get(j->result, "ins"));
+			b->refused_sw = (uint16_t)sw;
+			b->refused_ins = (uint8_t)ins;
+		}
+	}
 	f->ids[f->nb] = j->id;
 	f->types[f->nb] = j->type;
 	f->from[f->nb] = j->state;
@@ -382,17 +423,32 @@ view_apply(flow *f, json_t *doc, size_t i)
 
 	switch (b->type) {
 	case PCARD_BJOB_INSTALL:
-		aid_hex(&b->instance, a);
 		aid_hex(&b->elf, e);
 		json_object_set_new(elfs, e, json_pack("{s:s}", "state", "loaded"));
+		if (b->instance.len == 0)
+			break;	/* load only */
+		aid_hex(&b->instance, a);
 		json_object_set_new(apps, a, json_pack("{s:s,s:s}", "load_file", e, "state",
 		    "selectable"));
 		break;
-	case PCARD_BJOB_DELETE:
+	case PCARD_BJOB_DELETE: {
+		const char *k;
+		json_t *v, *tmp;
+
 		aid_hex(&b->aid, a);
 		json_object_del(apps, a);
+		if (json_object_get(elfs, a) != NULL && b->related) {
+			/* an ELF with related objects: its instances went with it */
+			json_object_foreach_safe(apps, tmp, k, v) {
+				const char *lfa = json_string_value(json_object_get(v, "load_file"));
+
+				if (lfa != NULL && strcmp(lfa, a) == 0)
+					json_object_del(apps, k);
+			}
+		}
 		json_object_del(elfs, a);
 		break;
+	}
 	case PCARD_BJOB_LOCK_APP:
 	case PCARD_BJOB_UNLOCK_APP:
 		aid_hex(&b->aid, a);
@@ -654,11 +710,19 @@ record(flow *f, size_t i, const pcard_bjob_result *o, json_t *doc)
 	}
 	snprintf(sw, sizeof sw, "%04X", o->sw);
 	snprintf(why, sizeof why, "%s", o->why != NULL ? o->why : "");
-	if (o->state == PCARD_BJOB_FAILED && o->sw != 0 && o->sw != 0x9000)
+	if (o->state == PCARD_BJOB_FAILED && o->sw != 0 && o->sw != 0x9000 &&
+	    (o->why == NULL || strncmp(o->why, sw, 4) != 0))	/* explanations name the SW */
 		snprintf(why, sizeof why, "%04X on %s: %s", o->sw,
 		    pcard_bjob_type_name(f->bj[i].type), o->why != NULL ? o->why : "");
 	r = json_pack("{s:s,s:b,s:s,s:s}", "sw", sw, "rmac", o->macd, "why", why, "session",
 	    f->s.id);
+	if (o->state == PCARD_BJOB_UNKNOWN && o->err == PCARD_OK && !o->macd && o->sw != 0 &&
+	    o->sw != 0x9000) {
+		/* refused with a SW that travelled bare (SCP03): if the next session's R-MACed
+		 * reads show the job did not happen, it fails with this SW (add_job) */
+		json_object_set_new(r, "refused_bare", json_true());
+		json_object_set_new(r, "ins", json_integer(o->ins));
+	}
 	if (f->bj[i].type == PCARD_BJOB_ROTATE_KEYS)
 		json_object_set_new(r, "old_kvn", json_integer(f->bj[i].old_kvn));
 	switch (o->state) {
