@@ -16,6 +16,7 @@
 #include "postcard/keys.h"
 #include "postcard/scp.h"
 #include "testvec.h"
+#include "tvkeys.h"
 
 #define CASE "pysim-scp02-c-mac"
 
@@ -26,28 +27,17 @@ typedef struct fixture {
 	pcard_scp_keyset ks;
 } fixture;
 
+/* SCP02 keys (static and session) are double-length 3DES keys. */
 static void
 import(pcard_keys *k, const tv_case *c, const char *field, pcard_keyh *h)
 {
-	uint8_t key[24];
-	size_t n = tv_hex(c, field, key, sizeof key);
-
-	assert_int_equal(n, 16);
-	assert_int_equal(pcard_keys_mem_import(k, NULL, PCARD_KEY_DES3, key, n, h), PCARD_OK);
-	pcard_wipe(key, sizeof key);
+	assert_int_equal(tv_import_key(k, PCARD_KEY_DES3, c, field, h), 16);
 }
 
 static void
 assert_key_is(pcard_keys *k, pcard_keyh h, const tv_case *c, const char *field)
 {
-	uint8_t a[PCARD_KCV_BYTES], b[PCARD_KCV_BYTES];
-	pcard_keyh ref;
-
-	import(k, c, field, &ref);
-	assert_int_equal(pcard_keys_kcv(k, h, a), PCARD_OK);
-	assert_int_equal(pcard_keys_kcv(k, ref, b), PCARD_OK);
-	assert_memory_equal(a, b, sizeof a);
-	pcard_keys_release(k, ref);
+	tv_assert_key_is(k, h, PCARD_KEY_DES3, c, field);
 }
 
 static int
