@@ -179,6 +179,7 @@ af_new_store() {
 # af_skip_if_not_served JSON: exit 77 (ctest: skipped) when the agent's summary shows that
 # postcardd does not serve agent sessions past the hello yet (its 503 "not served yet").
 af_skip_if_not_served() {
+	[ -n "$1" ] || return 0	# a killed agent printed nothing (jq -e is true on no input)
 	if jq -e '.error.message // "" | test("not served yet|not_ready")' <<<"$1" >/dev/null 2>&1; then
 		echo "SKIP: postcardd does not serve agent sessions yet: $(jq -r .error.message <<<"$1")" >&2
 		exit 77
