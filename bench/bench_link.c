@@ -23,16 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "postcard/apdu.h"
-#include "postcard/bytes.h"
 #include "postcard/transport.h"
 
 #include "cardlink.h"
+#include "echo.h"
 
 static const uint8_t bench_atr[] = { 0x3B, 0x8A, 0x80, 0x01, 0x50, 0x4F, 0x53, 0x54, 0x43,
 	0x41, 0x52, 0x44, 0x2D, 0x31, 0x1B };
 
-/* ---- the echo card: SELECT -> 9000, anything else -> its data || 9000 ---- */
+/* ---- the echo card (echo.h): SELECT -> 9000, anything else -> its data || 9000 ---- */
 
 static pcard_err
 echo_atr(void *ctx, uint8_t *out, size_t cap, size_t *len)
@@ -45,25 +44,7 @@ echo_atr(void *ctx, uint8_t *out, size_t cap, size_t *len)
 	return PCARD_OK;
 }
 
-static pcard_err
-echo_apdu(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap, size_t *len)
-{
-	pcard_apdu a;
-	pcard_wr w;
-
-	(void)ctx;
-	pcard_wr_init(&w, resp, cap);
-	if (pcard_apdu_parse(cmd, n, &a) != PCARD_OK) {
-		pcard_wr_u16(&w, 0x6700);
-	} else {
-		if (a.ins != 0xA4)
-			pcard_wr_bytes(&w, a.data, a.lc);
-		pcard_wr_u16(&w, 0x9000);
-	}
-	return pcard_wr_finish(&w, len);
-}
-
-static const pcard_card_ops echo_ops = { echo_atr, NULL, NULL, NULL, echo_apdu };
+static const pcard_card_ops echo_ops = { echo_atr, NULL, NULL, NULL, pcard_echo_apdu };
 
 /* ---- timing ---- */
 
@@ -170,7 +151,7 @@ check_echo(pcard_transport *t)
 static pcard_err
 inproc_fn(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap, size_t *len)
 {
-	return echo_apdu(ctx, cmd, n, resp, cap, len);
+	return pcard_echo_apdu(ctx, cmd, n, resp, cap, len);
 }
 
 typedef struct srv_run {

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postcard/apdu.h"
 #include "postcard/bytes.h"
 
 #include "cardlink.h"
+#include "echo.h"
 
 #define PROG "pcard-echo-card"
 #define DEFAULT_ATR "3B8A8001504F5354434152442D311B"	/* T=1, historicals "POSTCARD-1", TCK */
@@ -51,24 +51,6 @@ echo_atr(void *ctx, uint8_t *out, size_t cap, size_t *len)
 	return PCARD_OK;
 }
 
-static pcard_err
-echo_apdu(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap, size_t *len)
-{
-	pcard_apdu a;
-	pcard_wr w;
-
-	(void)ctx;
-	pcard_wr_init(&w, resp, cap);
-	if (pcard_apdu_parse(cmd, n, &a) != PCARD_OK) {
-		pcard_wr_u16(&w, 0x6700);
-	} else {
-		if (a.ins != 0xA4)
-			pcard_wr_bytes(&w, a.data, a.lc);
-		pcard_wr_u16(&w, 0x9000);
-	}
-	return pcard_wr_finish(&w, len);
-}
-
 static int
 usage(void)
 {
@@ -94,7 +76,7 @@ parse_port(const char *s, uint16_t *port)
 int
 main(int argc, char **argv)
 {
-	static const pcard_card_ops ops = { echo_atr, NULL, NULL, NULL, echo_apdu };
+	static const pcard_card_ops ops = { echo_atr, NULL, NULL, NULL, pcard_echo_apdu };
 	echo_card card;
 	pcard_cardlink_opts opts;
 	pcard_cardlink_stats st;
