@@ -161,6 +161,35 @@ pcard_keys_kdf_args_ok(size_t n, size_t ctr_pos, size_t out_len)
 }
 
 pcard_err
+pcard_keys_mac_check(pcard_mac_alg alg, pcard_keytype type, size_t key_len,
+    const uint8_t *icv, size_t out_cap, size_t *mac_len)
+{
+	size_t len;
+
+	switch (alg) {
+	case PCARD_MAC_AES_CMAC:
+		len = 16;
+		if (type != PCARD_KEY_AES)
+			return PCARD_E_KEY;
+		if (icv != NULL)
+			return PCARD_E_INVALID_ARG;
+		break;
+	case PCARD_MAC_DES_RETAIL:
+	case PCARD_MAC_DES3_CBC:
+		len = 8;
+		if (type != PCARD_KEY_DES3 || (alg == PCARD_MAC_DES_RETAIL && key_len != 16))
+			return PCARD_E_KEY;
+		break;
+	default:
+		return PCARD_E_UNSUPPORTED;
+	}
+	if (out_cap < len)
+		return PCARD_E_NOSPACE;
+	*mac_len = len;
+	return PCARD_OK;
+}
+
+pcard_err
 pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *data, size_t n,
     size_t ctr_pos, uint8_t *out, size_t out_len)
 {

@@ -33,4 +33,17 @@ int pcard_keys_kdf_args_ok(size_t n, size_t ctr_pos, size_t out_len);
 pcard_err pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *data, size_t n,
     size_t ctr_pos, uint8_t *out, size_t out_len);
 
+/*
+ * The checks of a MAC request (pcard_keys_mac) that every provider makes, in this order, given
+ * the type and length of the key the handle names (PCARD_KEY_NONE and 0 when it names none).
+ * On success *mac_len is the MAC's length: 16 for AES-CMAC, 8 for the DES MACs.
+ * @retval PCARD_E_UNSUPPORTED alg is none of pcard_mac_alg
+ * @retval PCARD_E_KEY no key, or not one alg takes (AES for AES-CMAC, 3DES for the DES MACs,
+ *         double length for the retail MAC)
+ * @retval PCARD_E_INVALID_ARG an ICV for AES-CMAC
+ * @retval PCARD_E_NOSPACE out_cap is below the MAC's length
+ */
+pcard_err pcard_keys_mac_check(pcard_mac_alg alg, pcard_keytype type, size_t key_len,
+    const uint8_t *icv, size_t out_cap, size_t *mac_len);
+
 #endif

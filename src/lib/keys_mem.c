@@ -329,47 +329,18 @@ mem_mac(void *ctx, pcard_keyh h, pcard_mac_alg alg, const uint8_t *icv, const ui
 	pcard_err err = PCARD_E_INTERNAL;
 
 	pthread_mutex_lock(&m->mu);
-	switch (alg) {
-	case PCARD_MAC_AES_CMAC:
-		len = 16;
-		if ((s = lookup_sym(m, h, PCARD_KEY_AES)) == NULL) {
-			err = PCARD_E_KEY;
-			goto out;
-		}
-		if (icv != NULL) {
-			err = PCARD_E_INVALID_ARG;
-			goto out;
-		}
-		if (out_cap < len) {
-			err = PCARD_E_NOSPACE;
-			goto out;
-		}
-		if ((err = pcard_aes_cmac(s->key, s->len, msg, n, out)) != PCARD_OK)
-			goto out;
-		break;
-	case PCARD_MAC_DES_RETAIL:
-	case PCARD_MAC_DES3_CBC:
-		len = 8;
-		if ((s = lookup_sym(m, h, PCARD_KEY_DES3)) == NULL ||
-		    (alg == PCARD_MAC_DES_RETAIL && s->len != 16)) {
-			err = PCARD_E_KEY;
-			goto out;
-		}
-		if (out_cap < len) {
-			err = PCARD_E_NOSPACE;
-			goto out;
-		}
-		if (alg == PCARD_MAC_DES_RETAIL)
-			err = pcard_des_retail_mac(s->key, icv, msg, n, out);
-		else
-			err = pcard_des3_cbc_mac(s->key, s->len, icv, msg, n, out);
-		if (err != PCARD_OK)
-			goto out;
-		break;
-	default:
-		err = PCARD_E_UNSUPPORTED;
+	s = lookup(m, h);
+	if ((err = pcard_keys_mac_check(alg, s != NULL ? s->type : PCARD_KEY_NONE,
+	    s != NULL ? s->len : 0, icv, out_cap, &len)) != PCARD_OK)
 		goto out;
-	}
+	if (alg == PCARD_MAC_AES_CMAC)
+		err = pcard_aes_cmac(s->key, s->len, msg, n, out);
+	else if (alg == PCARD_MAC_DES_RETAIL)
+		err = pcard_des_retail_mac(s->key, icv, msg, n, out);
+	else
+		err = pcard_des3_cbc_mac(s->key, s->len, icv, msg, n, out);
+	if (err != PCARD_OK)
+		goto out;
 	*out_len = len;
 	err = PCARD_OK;
 out:
