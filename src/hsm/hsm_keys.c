@@ -765,37 +765,28 @@ hsm_wrap(void *ctx, pcard_keyh kek, pcard_cipher_alg alg, pcard_keyh key, uint8_
 {
 	pcard_hsm *h = ctx;
 	uint8_t buf[PCARD_MAX_SYMKEY_BYTES];
-	pcard_keytype want;
+	int aes = alg == PCARD_CIPHER_AES_CBC;
 	hslot *ks, *s;
 	size_t len;
 	pcard_err err = PCARD_E_INTERNAL;
 
-	if (alg == PCARD_CIPHER_AES_CBC)
-		want = PCARD_KEY_AES;
-	else if (alg == PCARD_CIPHER_DES3_ECB)
-		want = PCARD_KEY_DES3;
-	else
-		return PCARD_E_UNSUPPORTED;
 	memset(buf, 0, sizeof buf);
 	pthread_mutex_lock(&h->mu);
-	if ((ks = lookup_sym(h, kek, want)) == NULL || (s = lookup_sym(h, key, want)) == NULL) {
-		err = PCARD_E_KEY;
+	ks = pcard_hsm_lookup(h, kek);
+	s = pcard_hsm_lookup(h, key);
+	if ((err = pcard_keys_wrap_check(alg, ks != NULL ? ks->type : PCARD_KEY_NONE,
+	    s != NULL ? s->type : PCARD_KEY_NONE, s != NULL ? s->len : 0, out_cap, &len)) !=
+	    PCARD_OK)
 		goto out;
-	}
-	len = s->len == 24 && want == PCARD_KEY_AES ? 32 : s->len;
-	if (out_cap < len) {
-		err = PCARD_E_NOSPACE;
-		goto out;
-	}
-	if (want == PCARD_KEY_AES && s->len != 24) {
+	if (aes && s->len != 24) {
 		err = wrap_aes(h, ks, s, out, out_cap, out_len);
 		goto out;
 	}
 	/* SoftHSM wraps neither with 3DES nor a 24-byte key with AES-CBC: host bytes */
 	if ((err = read_twin(h, s, buf)) != PCARD_OK)
 		goto out;
-	err = crypt(h, ks->obj, want == PCARD_KEY_AES ? CKM_AES_CBC : CKM_DES3_ECB, NULL,
-	    want == PCARD_KEY_AES ? 16 : 0, 1, buf, len, out);
+	err = crypt(h, ks->obj, aes ? CKM_AES_CBC : CKM_DES3_ECB, NULL, aes ? 16 : 0, 1, buf, len,
+	    out);
 	if (err != PCARD_OK)
 		goto out;
 	*out_len = len;

@@ -190,6 +190,28 @@ pcard_keys_mac_check(pcard_mac_alg alg, pcard_keytype type, size_t key_len,
 }
 
 pcard_err
+pcard_keys_wrap_check(pcard_cipher_alg alg, pcard_keytype kek_type, pcard_keytype key_type,
+    size_t key_len, size_t out_cap, size_t *len)
+{
+	pcard_keytype want;
+	size_t n;
+
+	if (alg == PCARD_CIPHER_AES_CBC)
+		want = PCARD_KEY_AES;
+	else if (alg == PCARD_CIPHER_DES3_ECB)
+		want = PCARD_KEY_DES3;
+	else
+		return PCARD_E_UNSUPPORTED;
+	if (kek_type != want || key_type != want)
+		return PCARD_E_KEY;
+	n = key_len == 24 && want == PCARD_KEY_AES ? 32 : key_len;
+	if (out_cap < n)
+		return PCARD_E_NOSPACE;
+	*len = n;
+	return PCARD_OK;
+}
+
+pcard_err
 pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *data, size_t n,
     size_t ctr_pos, uint8_t *out, size_t out_len)
 {

@@ -46,4 +46,16 @@ pcard_err pcard_keys_kdf_ctr(pcard_keys_cmac_fn cmac, void *ctx, const uint8_t *
 pcard_err pcard_keys_mac_check(pcard_mac_alg alg, pcard_keytype type, size_t key_len,
     const uint8_t *icv, size_t out_cap, size_t *mac_len);
 
+/*
+ * The checks of a wrap request (pcard_keys_wrap) that every provider makes, in this order,
+ * given the types of the keys kek and key name (PCARD_KEY_NONE when none) and key's length.
+ * PUT KEY key data (CS 11.8, AmdD 7.2): AES-CBC takes an AES KEK and key, 3DES-ECB 3DES ones;
+ * on success *len is the key data's length: the key's, an AES-192 key's padded to 32.
+ * @retval PCARD_E_UNSUPPORTED alg is neither PCARD_CIPHER_AES_CBC nor PCARD_CIPHER_DES3_ECB
+ * @retval PCARD_E_KEY a key is missing or not of the type alg takes
+ * @retval PCARD_E_NOSPACE out_cap is below *len
+ */
+pcard_err pcard_keys_wrap_check(pcard_cipher_alg alg, pcard_keytype kek_type,
+    pcard_keytype key_type, size_t key_len, size_t out_cap, size_t *len);
+
 #endif

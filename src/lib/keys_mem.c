@@ -407,30 +407,20 @@ mem_wrap(void *ctx, pcard_keyh kek, pcard_cipher_alg alg, pcard_keyh key, uint8_
 {
 	mem *m = ctx;
 	uint8_t buf[PCARD_MAX_SYMKEY_BYTES];
-	pcard_keytype want;
 	slot *ks, *s;
 	size_t len;
 	pcard_err err = PCARD_E_INTERNAL;
 
-	if (alg == PCARD_CIPHER_AES_CBC)
-		want = PCARD_KEY_AES;
-	else if (alg == PCARD_CIPHER_DES3_ECB)
-		want = PCARD_KEY_DES3;
-	else
-		return PCARD_E_UNSUPPORTED;
-	pthread_mutex_lock(&m->mu);
-	if ((ks = lookup_sym(m, kek, want)) == NULL || (s = lookup_sym(m, key, want)) == NULL) {
-		err = PCARD_E_KEY;
-		goto out;
-	}
-	len = s->len == 24 && want == PCARD_KEY_AES ? 32 : s->len;
-	if (out_cap < len) {
-		err = PCARD_E_NOSPACE;
-		goto out;
-	}
 	memset(buf, 0, sizeof buf);
+	pthread_mutex_lock(&m->mu);
+	ks = lookup(m, kek);
+	s = lookup(m, key);
+	if ((err = pcard_keys_wrap_check(alg, ks != NULL ? ks->type : PCARD_KEY_NONE,
+	    s != NULL ? s->type : PCARD_KEY_NONE, s != NULL ? s->len : 0, out_cap, &len)) !=
+	    PCARD_OK)
+		goto out;
 	memcpy(buf, s->key, s->len);
-	if (want == PCARD_KEY_AES)
+	if (alg == PCARD_CIPHER_AES_CBC)
 		err = pcard_aes_cbc(1, ks->key, ks->len, NULL, buf, len, out);
 	else
 		err = pcard_des3_ecb(1, ks->key, ks->len, buf, len, out);
