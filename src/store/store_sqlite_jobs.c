@@ -312,8 +312,9 @@ session_row(sqlite3_stmt *s, pcard_store_session *x)
 	return PCARD_OK;
 }
 
-pcard_err
-pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
+/* The one session row sql (session_select_sql, session_live_sql) selects by key. */
+static pcard_err
+session_select(pcard_store *st, const char *sql, const char *key, pcard_store_session *out)
 {
 	sqlite3_stmt *s;
 	int own;
@@ -321,9 +322,9 @@ pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
 
 	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
 		return err;
-	if ((err = pcard_sq_prep(SQ(st), session_select_sql, &s)) != PCARD_OK)
+	if ((err = pcard_sq_prep(SQ(st), sql, &s)) != PCARD_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
 		err = session_row(s, out);
 	sqlite3_reset(s);
@@ -332,22 +333,15 @@ out:
 }
 
 pcard_err
+pcard_sq_session_get(pcard_store *st, const char *id, pcard_store_session *out)
+{
+	return session_select(st, session_select_sql, id, out);
+}
+
+pcard_err
 pcard_sq_session_live(pcard_store *st, const char *card, pcard_store_session *out)
 {
-	sqlite3_stmt *s;
-	int own;
-	pcard_err err;
-
-	if ((err = pcard_sq_tx_enter(SQ(st), 0, &own)) != PCARD_OK)
-		return err;
-	if ((err = pcard_sq_prep(SQ(st), session_live_sql, &s)) != PCARD_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, card, -1, SQLITE_STATIC);
-	if ((err = pcard_sq_step_row(SQ(st), s)) == PCARD_OK)
-		err = session_row(s, out);
-	sqlite3_reset(s);
-out:
-	return pcard_sq_tx_leave(SQ(st), own, err);
+	return session_select(st, session_live_sql, card, out);
 }
 
 pcard_err
