@@ -1006,17 +1006,7 @@ install_datastore(host *h)
 	uint8_t *capb, *lf;
 	size_t capn = 0, lfn;
 
-	memset(&p, 0, sizeof p);
-	p.package.len = a->package_len;
-	memcpy(p.package.b, a->package, a->package_len);
-	p.pkg_major = a->pkg_major;
-	p.pkg_minor = a->pkg_minor;
-	mod.len = a->modules[0].len;
-	memcpy(mod.b, a->modules[0].b, mod.len);
-	p.napplets = 1;
-	p.applets = &mod;
-	p.nimports = PCARD_NATIVE_NIMPORTS;
-	p.imports = pcard_native_imports;
+	assert_int_equal(pcard_native_cap_params(a, &mod, 1, &p), PCARD_OK);
 	assert_int_equal(pcard_capbuild_mem(&p, NULL, 0, &capn), PCARD_E_NOSPACE);
 	assert_non_null(capb = malloc(capn));
 	assert_int_equal(pcard_capbuild_mem(&p, capb, capn, &capn), PCARD_OK);

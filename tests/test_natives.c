@@ -73,6 +73,56 @@ test_store_msg(void **state)
 }
 
 static void
+test_next_item(void **state)
+{
+	static const uint8_t msg[] = { 0xC2, 0x01, 0x06, 0xC3, 0x00, 0xC4, 0x02, 0x01 };
+	const uint8_t *v;
+	uint32_t tag;
+	size_t vn;
+	pcard_rd r;
+
+	(void)state;
+	pcard_rd_init(&r, msg, sizeof msg);
+	assert_int_equal(pcard_native_next_item(&r, &tag, &v, &vn), 0x9000);
+	assert_int_equal(tag, 0xC2);
+	assert_int_equal(vn, 1);
+	assert_int_equal(v[0], 0x06);
+	assert_int_equal(pcard_native_next_item(&r, &tag, &v, &vn), 0x9000);
+	assert_int_equal(tag, 0xC3);
+	assert_int_equal(vn, 0);
+	/* C4 announces 2 bytes and holds 1 */
+	assert_int_equal(pcard_native_next_item(&r, &tag, &v, &vn), 0x6A80);
+	assert_int_equal(pcard_rd_left(&r), 3);
+}
+
+static void
+test_cap_params(void **state)
+{
+	pcard_cap_aid mods[4];
+	pcard_capbuild_params p;
+
+	(void)state;
+	for (size_t i = 0; pcard_applets[i] != NULL; i++) {
+		const pcard_applet_ops *a = pcard_applets[i];
+
+		assert_int_equal(pcard_native_cap_params(a, mods, 4, &p), PCARD_OK);
+		assert_int_equal(p.package.len, a->package_len);
+		assert_memory_equal(p.package.b, a->package, a->package_len);
+		assert_int_equal(p.pkg_major, a->pkg_major);
+		assert_int_equal(p.pkg_minor, a->pkg_minor);
+		assert_int_equal(p.napplets, a->nmodules);
+		assert_ptr_equal(p.applets, mods);
+		assert_int_equal(mods[0].len, a->modules[0].len);
+		assert_memory_equal(mods[0].b, a->modules[0].b, a->modules[0].len);
+		assert_int_equal(p.nimports, PCARD_NATIVE_NIMPORTS);
+		assert_ptr_equal(p.imports, pcard_native_imports);
+		assert_null(p.package_path);
+		assert_int_equal(pcard_native_cap_params(a, mods, a->nmodules - 1, &p),
+		    PCARD_E_NOSPACE);
+	}
+}
+
+static void
 test_public_len(void **state)
 {
 	uint8_t blob[64];
@@ -107,17 +157,7 @@ load_install(hx *h, const pcard_applet_ops *a, uint32_t privs)
 	uint8_t *capb, *lf, cmd[300];
 	size_t capn, lfn, nc, count, blk;
 
-	memset(&p, 0, sizeof p);
-	p.package.len = a->package_len;
-	memcpy(p.package.b, a->package, a->package_len);
-	p.pkg_major = a->pkg_major;
-	p.pkg_minor = a->pkg_minor;
-	mod.len = a->modules[0].len;
-	memcpy(mod.b, a->modules[0].b, mod.len);
-	p.napplets = 1;
-	p.applets = &mod;
-	p.nimports = PCARD_NATIVE_NIMPORTS;
-	p.imports = pcard_native_imports;
+	assert_int_equal(pcard_native_cap_params(a, &mod, 1, &p), PCARD_OK);
 	assert_int_equal(pcard_capbuild_mem(&p, NULL, 0, &capn), PCARD_E_NOSPACE);
 	capb = malloc(capn);
 	assert_non_null(capb);
@@ -235,6 +275,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_store_msg),
+		cmocka_unit_test(test_next_item),
+		cmocka_unit_test(test_cap_params),
 		cmocka_unit_test(test_public_len),
 		cmocka_unit_test(test_gp_way),
 	};

@@ -61,6 +61,28 @@ pcard_native_store_msg(uint8_t p1, const uint8_t *data, size_t n, pcard_rd *msg,
 	return PCARD_NSW_OK;
 }
 
+pcard_err
+pcard_native_cap_params(const pcard_applet_ops *a, pcard_cap_aid *mods, size_t mods_cap,
+    pcard_capbuild_params *p)
+{
+	if (a->nmodules > mods_cap)
+		return PCARD_E_NOSPACE;
+	memset(p, 0, sizeof *p);
+	p->package.len = a->package_len;
+	memcpy(p->package.b, a->package, a->package_len);
+	p->pkg_major = a->pkg_major;
+	p->pkg_minor = a->pkg_minor;
+	for (size_t i = 0; i < a->nmodules; i++) {
+		mods[i].len = a->modules[i].len;
+		memcpy(mods[i].b, a->modules[i].b, a->modules[i].len);
+	}
+	p->napplets = a->nmodules;
+	p->applets = mods;
+	p->nimports = PCARD_NATIVE_NIMPORTS;
+	p->imports = pcard_native_imports;
+	return PCARD_OK;
+}
+
 uint16_t
 pcard_native_next_item(pcard_rd *msg, uint32_t *tag, const uint8_t **v, size_t *vn)
 {

@@ -36,6 +36,7 @@
 #include "cardstate.h"
 #include "postcard/bytes.h"
 #include "postcard/cap.h"
+#include "postcard/capbuild.h"
 
 #define PCARD_NATIVE_RID_PREFIX 0xF0, 0x70, 0x6F, 0x73, 0x74, 0x63, 0x61, 0x72, 0x64
 #define PCARD_NATIVE_PREFIX_LEN 9
@@ -68,6 +69,16 @@ extern const pcard_cap_import pcard_native_imports[PCARD_NATIVE_NIMPORTS];
 
 /* The native applet named name ("datastore", "purse", "hotp"), or NULL. */
 const pcard_applet_ops *pcard_native_find(const char *name);
+
+/*
+ * The capbuild parameters of the CAP of native applet a (what `postcard-sim cap` writes): its
+ * package AID and version, its modules as the CAP's applets (copied into mods, which holds
+ * mods_cap entries; p->applets points there), the native imports. p is cleared first, so
+ * package_path and code_size are left for the caller.
+ * @retval PCARD_E_NOSPACE a has more than mods_cap modules
+ */
+pcard_err pcard_native_cap_params(const pcard_applet_ops *a, pcard_cap_aid *mods,
+    size_t mods_cap, pcard_capbuild_params *p);
 
 /*
  * The TLV objects of a STORE DATA message (see the header comment): checks P1, removes the

@@ -91,21 +91,8 @@ sim_cmd_cap(int argc, char **argv)
 	if ((a = pcard_native_find(argv[optind])) == NULL)
 		return sim_usage("cap", "no native applet '%s' (see '" SIM_PROG " applets')",
 		    argv[optind]);
-	if (a->nmodules > PCARD_CS_MAX_MODULES)
+	if (pcard_native_cap_params(a, mods, PCARD_CS_MAX_MODULES, &p) != PCARD_OK)
 		return sim_fail(PCARD_E_INTERNAL, "applet %s", a->name);
-	memset(&p, 0, sizeof p);
-	p.package.len = a->package_len;
-	memcpy(p.package.b, a->package, a->package_len);
-	p.pkg_major = a->pkg_major;
-	p.pkg_minor = a->pkg_minor;
-	for (size_t i = 0; i < a->nmodules; i++) {
-		mods[i].len = a->modules[i].len;
-		memcpy(mods[i].b, a->modules[i].b, a->modules[i].len);
-	}
-	p.napplets = a->nmodules;
-	p.applets = mods;
-	p.nimports = PCARD_NATIVE_NIMPORTS;
-	p.imports = pcard_native_imports;
 	snprintf(path, sizeof path, "postcard/%s", a->name);
 	p.package_path = path;
 	if ((err = pcard_capbuild_file(&p, out)) != PCARD_OK)
