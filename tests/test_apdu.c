@@ -11,15 +11,7 @@
 #include "postcard/apdu.h"
 #include "postcard/apdu_chain.h"
 #include "postcard/bytes.h"
-
-static size_t
-hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	assert_int_equal(pcard_hex_decode(s, out, cap, &n), PCARD_OK);
-	return n;
-}
+#include "testvec.h"
 
 /* Valid encodings: each parses to the fields given and re-encodes to itself. */
 static const struct {
@@ -48,7 +40,7 @@ test_parse_good(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		n = hx(good[i].hex, in, sizeof in);
+		n = tv_unhex(good[i].hex, in, sizeof in);
 		assert_int_equal(pcard_apdu_parse(in, n, &a), PCARD_OK);
 		assert_int_equal(a.cla, in[0]);
 		assert_int_equal(a.ins, in[1]);
@@ -93,7 +85,7 @@ test_parse_bad(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		n = hx(bad[i].hex, in, sizeof in);
+		n = tv_unhex(bad[i].hex, in, sizeof in);
 		assert_int_equal(pcard_apdu_parse(in, n, &a), bad[i].err);
 	}
 	assert_int_equal(pcard_apdu_parse(NULL, 4, &a), PCARD_E_INVALID_ARG);
@@ -124,7 +116,7 @@ test_encode(void **state)
 	a.has_le = 1;
 	a.le = 257;
 	assert_int_equal(pcard_apdu_encode(&a, out, sizeof out, &n), PCARD_OK);
-	e = hx("80E800000000020001 0101", exp, sizeof exp);
+	e = tv_unhex("80E800000000020001 0101", exp, sizeof exp);
 	assert_int_equal(n, e);
 	assert_memory_equal(out, exp, e);
 	/* le 65536 -> 0000, case 2E */
@@ -132,7 +124,7 @@ test_encode(void **state)
 	a.data = NULL;
 	a.le = 65536;
 	assert_int_equal(pcard_apdu_encode(&a, out, sizeof out, &n), PCARD_OK);
-	e = hx("80E80000000000", exp, sizeof exp);
+	e = tv_unhex("80E80000000000", exp, sizeof exp);
 	assert_int_equal(n, e);
 	assert_memory_equal(out, exp, e);
 	/* extended flag on a case 1 command leaves it 4 bytes */
@@ -265,11 +257,11 @@ test_chain(void **state)
 	assert_int_equal(pcard_apdu_chain_count(&a, 2, &count), PCARD_OK);
 	assert_int_equal(count, 3);
 	assert_int_equal(pcard_apdu_chain_piece(&a, 2, 0, out, sizeof out, &n), PCARD_OK);
-	e = hx("94DB3FFF02 0007", exp, sizeof exp);
+	e = tv_unhex("94DB3FFF02 0007", exp, sizeof exp);
 	assert_int_equal(n, e);
 	assert_memory_equal(out, exp, e);
 	assert_int_equal(pcard_apdu_chain_piece(&a, 2, 2, out, sizeof out, &n), PCARD_OK);
-	e = hx("84DB3FFF01 1C", exp, sizeof exp);
+	e = tv_unhex("84DB3FFF01 1C", exp, sizeof exp);
 	assert_int_equal(n, e);
 	assert_memory_equal(out, exp, e);
 	/* no data: one piece, the command itself */

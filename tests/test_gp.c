@@ -11,21 +11,13 @@
 
 #include "postcard/bytes.h"
 #include "postcard/gp.h"
-
-static size_t
-hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	assert_int_equal(pcard_hex_decode(s, out, cap, &n), PCARD_OK);
-	return n;
-}
+#include "testvec.h"
 
 static void
 expect_apdu(const uint8_t *got, size_t n, const char *hex)
 {
 	uint8_t exp[1024];
-	size_t e = hx(hex, exp, sizeof exp);
+	size_t e = tv_unhex(hex, exp, sizeof exp);
 
 	if (n != e || memcmp(got, exp, e) != 0) {
 		char g[2100];
@@ -67,7 +59,7 @@ test_install_variants(void **state)
 	    " 05C903010203 00 00");
 
 	/* params already TLV holding C9: used as is */
-	hx("C902AABBEF00", params, sizeof params);
+	tv_unhex("C902AABBEF00", params, sizeof params);
 	in.privs = PCARD_PRIV_CARD_RESET;
 	in.params = params, in.params_len = 6;
 	in.token = (const uint8_t *)"\x11\x22", in.token_len = 2;
@@ -76,7 +68,7 @@ test_install_variants(void **state)
 	    " 06C902AABBEF00 021122 00");
 
 	/* TLV without C9: wrapped; raw mode: as given; forced 3-byte privileges */
-	hx("EF02C800", params, sizeof params);
+	tv_unhex("EF02C800", params, sizeof params);
 	in.params_len = 4;
 	in.token = NULL, in.token_len = 0;
 	in.privs_mode = PCARD_PRIVS_3;
@@ -397,7 +389,7 @@ test_get_status_tags(void **state)
 
 	(void)state;
 	/* ISD (lc 0F, privs 9EFE80), then an ELF with version, SD and two modules */
-	n = hx("E3124F07A00000015100009F70010FC5039EFE80"
+	n = tv_unhex("E3124F07A00000015100009F70010FC5039EFE80"
 	    "E3344F050102030405 9F700101 CC08A000000151000000 CE020100"
 	    " 8406010203040501 8406010203040502 C4050102030405 DF7001AA",
 	    resp, sizeof resp);
@@ -419,7 +411,7 @@ test_get_status_tags(void **state)
 	assert_true(e[1].has_elf);
 	assert_false(e[1].has_privs);
 	/* two-byte life cycle, one-byte privileges, implicit selection */
-	n = hx("E30E 4F0101 9F70020701 C50104 CF0181", resp, sizeof resp);
+	n = tv_unhex("E30E 4F0101 9F70020701 C50104 CF0181", resp, sizeof resp);
 	assert_int_equal(pcard_gp_parse_status(PCARD_GS_APPS, PCARD_GS_P2_TAGS, resp, n, e, 4,
 	    &count), PCARD_OK);
 	assert_true(e[0].has_lifecycle2);
@@ -440,14 +432,14 @@ test_get_status_legacy(void **state)
 	pcard_gp_status_entry e[4];
 
 	(void)state;
-	n = hx("07A0000001510000 0F 9E 050102030405 07 00", resp, sizeof resp);
+	n = tv_unhex("07A0000001510000 0F 9E 050102030405 07 00", resp, sizeof resp);
 	assert_int_equal(pcard_gp_parse_status(PCARD_GS_APPS, 0, resp, n, e, 4, &count), PCARD_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(e[0].privs, 0x9E0000);
 	assert_int_equal(e[1].lifecycle, 0x07);
 	assert_int_equal(e[1].aid.len, 5);
 	/* P1 10: with module lists */
-	n = hx("050102030405 01 00 02 06010203040501 06010203040502"
+	n = tv_unhex("050102030405 01 00 02 06010203040501 06010203040502"
 	    "050506070809 01 00 00", resp, sizeof resp);
 	assert_int_equal(pcard_gp_parse_status(PCARD_GS_ELFS_MODULES, 0, resp, n, e, 4, &count),
 	    PCARD_OK);
@@ -494,7 +486,7 @@ test_get_status_malformed(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		n = hx(t[i].hex, resp, sizeof resp);
+		n = tv_unhex(t[i].hex, resp, sizeof resp);
 		if (pcard_gp_parse_status(t[i].p1, t[i].p2, resp, n, e, 2, &count) != t[i].err)
 			fail_msg("case %zu (%s)", i, t[i].hex);
 	}
@@ -512,7 +504,7 @@ test_get_status_limits(void **state)
 
 	(void)state;
 	/* three entries into room for two: NOSPACE, count says 3, two stored */
-	n = hx("E3034F0101 E3034F0102 E3034F0103", resp, sizeof resp);
+	n = tv_unhex("E3034F0101 E3034F0102 E3034F0103", resp, sizeof resp);
 	assert_int_equal(pcard_gp_parse_status(0x40, 0x02, resp, n, e, 2, &count),
 	    PCARD_E_NOSPACE);
 	assert_int_equal(count, 3);
@@ -566,7 +558,8 @@ test_fci_crd(void **state)
 	pcard_gp_crd c;
 
 	(void)state;
-	n = hx("6F648408A000000151000000A558" CRD73 "9F6E064791007833009F6501FF", in, sizeof in);
+	n = tv_unhex("6F648408A000000151000000A558" CRD73 "9F6E064791007833009F6501FF", in,
+	    sizeof in);
 	assert_int_equal(pcard_gp_parse_fci(in, n, &f), PCARD_OK);
 	assert_int_equal(f.aid.len, 8);
 	assert_memory_equal(f.aid.b, "\xA0\x00\x00\x01\x51\x00\x00\x00", 8);
@@ -575,12 +568,12 @@ test_fci_crd(void **state)
 	assert_int_equal(f.lifecycle_len, 6);
 	assert_int_equal(f.max_cmd_len, 255);
 	/* minimal FCI */
-	n = hx("6F0A8408A000000003000000", in, sizeof in);
+	n = tv_unhex("6F0A8408A000000003000000", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_fci(in, n, &f), PCARD_OK);
 	assert_false(f.has_crd);
 	assert_int_equal(f.max_cmd_len, 0);
 	/* card recognition data in its three shapes */
-	n = hx("664B" CRD73, in, sizeof in);
+	n = tv_unhex("664B" CRD73, in, sizeof in);
 	assert_int_equal(pcard_gp_parse_crd(in, n, &c), PCARD_OK);
 	check_crd(&c);
 	assert_int_equal(pcard_gp_parse_crd(in + 2, n - 2, &c), PCARD_OK);
@@ -614,25 +607,25 @@ test_fci_malformed(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		n = hx(t[i].hex, in, sizeof in);
+		n = tv_unhex(t[i].hex, in, sizeof in);
 		if (pcard_gp_parse_fci(in, n, &f) != t[i].err)
 			fail_msg("case %zu (%s)", i, t[i].hex);
 	}
-	n = hx("6F07 A505 9F6502 0100", in, sizeof in);
+	n = tv_unhex("6F07 A505 9F6502 0100", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_fci(in, n, &f), PCARD_OK);
 	assert_int_equal(f.max_cmd_len, 256);
 	assert_int_equal(pcard_gp_parse_fci(in, n, NULL), PCARD_E_INVALID_ARG);
 	/* CRD: bad OID, SCP arc over a byte, wrong wrapper */
-	n = hx("7303 0601 80", in, sizeof in);
+	n = tv_unhex("7303 0601 80", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_crd(in, n, NULL), PCARD_E_INVALID_ARG);
 	{
 		pcard_gp_crd c;
 
-		n = hx("640C060A2A864886FC6B04820002", in, sizeof in);	/* scp 256 */
+		n = tv_unhex("640C060A2A864886FC6B04820002", in, sizeof in);	/* scp 256 */
 		assert_int_equal(pcard_gp_parse_crd(in, n, &c), PCARD_E_BAD_ENCODING);
-		n = hx("6603 7401 00", in, sizeof in);
+		n = tv_unhex("6603 7401 00", in, sizeof in);
 		assert_int_equal(pcard_gp_parse_crd(in, n, &c), PCARD_E_BAD_ENCODING);
-		n = hx("0605 2A864886", in, sizeof in);		/* truncated */
+		n = tv_unhex("0605 2A864886", in, sizeof in);		/* truncated */
 		assert_int_equal(pcard_gp_parse_crd(in, n, &c), PCARD_E_BAD_ENCODING);
 	}
 }
@@ -653,7 +646,7 @@ test_cplc(void **state)
 		total += f[i].len;
 	}
 	assert_int_equal(total, PCARD_GP_CPLC_LEN);
-	n = hx("9F7F2A 4790 5167 4791 8071 0100 8346 0B20D3F1 4804 4812 0000 0000 0000 0000"
+	n = tv_unhex("9F7F2A 4790 5167 4791 8071 0100 8346 0B20D3F1 4804 4812 0000 0000 0000 0000"
 	    " 0000 00000000 0000 0000 00000000", in, sizeof in);
 	assert_int_equal(n, 45);
 	assert_int_equal(pcard_gp_parse_cplc(in, n, &c), PCARD_OK);
@@ -673,7 +666,7 @@ static void
 test_data_value(void **state)
 {
 	uint8_t in[32];
-	size_t n = hx("420301020A", in, sizeof in);
+	size_t n = tv_unhex("420301020A", in, sizeof in);
 	pcard_rd v;
 
 	(void)state;
@@ -681,7 +674,7 @@ test_data_value(void **state)
 	assert_int_equal(pcard_rd_left(&v), 3);
 	assert_int_equal(pcard_gp_data_value(0x45, in, 5, &v), PCARD_E_BAD_ENCODING);
 	assert_int_equal(pcard_gp_data_value(0x42, in, 4, &v), PCARD_E_BAD_ENCODING);
-	n = hx("C10200019000", in, sizeof in);
+	n = tv_unhex("C10200019000", in, sizeof in);
 	assert_int_equal(pcard_gp_data_value(0xC1, in, n, &v), PCARD_E_TRAILING_DATA);
 }
 
@@ -694,7 +687,7 @@ test_caps_keyinfo(void **state)
 	pcard_gp_keyinfo k[4];
 
 	(void)state;
-	n = hx("671D A00A 800103 8102 0010 820107  A006 800102 810155  8103FFFE80 83020102",
+	n = tv_unhex("671D A00A 800103 8102 0010 820107  A006 800102 810155  8103FFFE80 83020102",
 	    in, sizeof in);
 	assert_int_equal(pcard_gp_parse_caps(in, n, &caps), PCARD_OK);
 	assert_int_equal(caps.n_scp, 2);
@@ -707,12 +700,12 @@ test_caps_keyinfo(void **state)
 	assert_true(caps.has_ssd_privs);
 	assert_int_equal(caps.ssd_privs, 0xFFFE80);
 	assert_int_equal(caps.n_lfdbh, 2);
-	n = hx("8102FFFE", in, sizeof in);
+	n = tv_unhex("8102FFFE", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_caps(in, n, &caps), PCARD_E_BAD_ENCODING);
-	n = hx("A003800203", in, sizeof in);
+	n = tv_unhex("A003800203", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_caps(in, n, &caps), PCARD_E_BAD_ENCODING);
 
-	n = hx("E012 C00401FF8010 C00402FF8010 C00403FF8010", in, sizeof in);
+	n = tv_unhex("E012 C00401FF8010 C00402FF8010 C00403FF8010", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_OK);
 	assert_int_equal(count, 3);
 	assert_int_equal(k[2].id, 3);
@@ -722,7 +715,7 @@ test_caps_keyinfo(void **state)
 	assert_int_equal(k[2].comp[0].len, 16);
 	assert_false(k[2].extended);
 	/* RSA two components; extended AES with usage and access */
-	n = hx("E014 C0060171A180A003 C00A0130FF8800100180 0101", in, sizeof in);
+	n = tv_unhex("E014 C0060171A180A003 C00A0130FF8800100180 0101", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(k[0].n_comp, 2);
@@ -735,20 +728,20 @@ test_caps_keyinfo(void **state)
 	assert_true(k[1].has_access);
 	assert_int_equal(k[1].access, 1);
 	/* limits and malformed */
-	n = hx("E012 C00401FF8010 C00402FF8010 C00403FF8010", in, sizeof in);
+	n = tv_unhex("E012 C00401FF8010 C00402FF8010 C00403FF8010", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 2, &count), PCARD_E_NOSPACE);
 	assert_int_equal(count, 3);
-	n = hx("C00301FF80", in, sizeof in);			/* odd component */
+	n = tv_unhex("C00301FF80", in, sizeof in);			/* odd component */
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_BAD_ENCODING);
-	n = hx("C00101", in, sizeof in);
+	n = tv_unhex("C00101", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_BAD_ENCODING);
-	n = hx("C10401FF8010", in, sizeof in);
+	n = tv_unhex("C10401FF8010", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_BAD_ENCODING);
-	n = hx("C00A0130FF880010 0380", in, sizeof in);		/* usage 3 bytes */
+	n = tv_unhex("C00A0130FF880010 0380", in, sizeof in);		/* usage 3 bytes */
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_BAD_ENCODING);
-	n = hx("E000 00", in, sizeof in);
+	n = tv_unhex("E000 00", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_TRAILING_DATA);
-	n = hx("C00C0130 8010 8010 8010 8010 8010", in, sizeof in);	/* 5 components */
+	n = tv_unhex("C00C0130 8010 8010 8010 8010 8010", in, sizeof in);	/* 5 components */
 	assert_int_equal(pcard_gp_parse_keyinfo(in, n, k, 4, &count), PCARD_E_BAD_ENCODING);
 }
 
@@ -761,7 +754,8 @@ test_init_update_resp(void **state)
 
 	(void)state;
 	/* SCP02: KDD, KVN 20, 02, seq 0001, challenge 6, cryptogram 8 */
-	n = hx("00000000000000000000 20 02 0001 AABBCCDDEEFF 1122334455667788", in, sizeof in);
+	n = tv_unhex("00000000000000000000 20 02 0001 AABBCCDDEEFF 1122334455667788", in,
+	    sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_OK);
 	assert_int_equal(u.kvn, 0x20);
 	assert_int_equal(u.seq_len, 2);
@@ -769,7 +763,7 @@ test_init_update_resp(void **state)
 	assert_int_equal(u.challenge_len, 6);
 	assert_int_equal(u.cryptogram[7], 0x88);
 	/* SCP03 i=70 (pseudo-random: counter follows) */
-	n = hx("0102030405060708090A 30 03 70 1111111111111111 2222222222222222 00002A",
+	n = tv_unhex("0102030405060708090A 30 03 70 1111111111111111 2222222222222222 00002A",
 	    in, sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_OK);
 	assert_int_equal(u.i, 0x70);
@@ -777,24 +771,25 @@ test_init_update_resp(void **state)
 	assert_int_equal(u.seq[2], 0x2A);
 	assert_int_equal(u.kdd[9], 0x0A);
 	/* SCP03 S16 i=60, no counter */
-	n = hx("0102030405060708090A 30 03 60 11111111111111111111111111111111"
+	n = tv_unhex("0102030405060708090A 30 03 60 11111111111111111111111111111111"
 	    " 22222222222222222222222222222222", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_OK);
 	assert_int_equal(u.challenge_len, 16);
 	assert_int_equal(u.cryptogram_len, 16);
 	assert_int_equal(u.seq_len, 0);
 	/* SCP01 */
-	n = hx("0102030405060708090A 01 01 1111111111111111 2222222222222222", in, sizeof in);
+	n = tv_unhex("0102030405060708090A 01 01 1111111111111111 2222222222222222", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_OK);
 	assert_int_equal(u.scp, 1);
 	/* errors: counter present but i says not, wrong lengths, unknown SCP, short */
-	n = hx("0102030405060708090A 30 03 60 1111111111111111 2222222222222222 00002A",
+	n = tv_unhex("0102030405060708090A 30 03 60 1111111111111111 2222222222222222 00002A",
 	    in, sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_E_BAD_ENCODING);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, 30, &u), PCARD_E_BAD_ENCODING);
-	n = hx("0102030405060708090A 01 02 0001 AABBCCDDEEFF 11223344556677", in, sizeof in);
+	n = tv_unhex("0102030405060708090A 01 02 0001 AABBCCDDEEFF 11223344556677", in, sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_E_BAD_ENCODING);
-	n = hx("0102030405060708090A 01 04 0001 AABBCCDDEEFF 1122334455667788", in, sizeof in);
+	n = tv_unhex("0102030405060708090A 01 04 0001 AABBCCDDEEFF 1122334455667788", in,
+	    sizeof in);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, n, &u), PCARD_E_UNSUPPORTED);
 	assert_int_equal(pcard_gp_parse_init_update_resp(in, 11, &u), PCARD_E_BAD_ENCODING);
 }

@@ -10,15 +10,7 @@
 
 #include "postcard/bytes.h"
 #include "postcard/tlv.h"
-
-static size_t
-hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	assert_int_equal(pcard_hex_decode(s, out, cap, &n), PCARD_OK);
-	return n;
-}
+#include "testvec.h"
 
 static const struct {
 	const char *hex;
@@ -66,7 +58,7 @@ test_next(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof next_cases / sizeof next_cases[0]; i++) {
-		n = hx(next_cases[i].hex, in, sizeof in);
+		n = tv_unhex(next_cases[i].hex, in, sizeof in);
 		pcard_rd_init(&r, in, n);
 		before = r;
 		if (pcard_tlv_next(&r, &tag, &v) != next_cases[i].err)
@@ -90,7 +82,7 @@ static void
 test_padding_and_flags(void **state)
 {
 	uint8_t in[32];
-	size_t n = hx("00FF00 4F01AA FFFF", in, sizeof in);
+	size_t n = tv_unhex("00FF00 4F01AA FFFF", in, sizeof in);
 	pcard_rd r, v;
 	uint32_t tag;
 
@@ -123,9 +115,9 @@ test_find(void **state)
 {
 	uint8_t in[64];
 	/* 6F { 84 A0000001510000, A5 { 73 00, 9F65 01 FF } } 90 00 (trailing SW, not TLV) */
-	size_t n = hx("6F11 8407A0000001510000 A506 7300 9F6501FF", in, sizeof in);
+	size_t n = tv_unhex("6F11 8407A0000001510000 A506 7300 9F6501FF", in, sizeof in);
 	uint8_t bad[8];
-	size_t nb = hx("4F01AA C405", bad, sizeof bad);
+	size_t nb = tv_unhex("4F01AA C405", bad, sizeof bad);
 	const uint32_t path[] = { 0x6F, 0xA5, 0x9F65 }, miss[] = { 0x6F, 0xA5, 0x9F6E };
 	const uint8_t *p;
 	pcard_rd r, v;
@@ -172,7 +164,7 @@ test_validate(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		n = hx(t[i].hex, in, sizeof in);
+		n = tv_unhex(t[i].hex, in, sizeof in);
 		pcard_rd_init(&r, in, n);
 		assert_int_equal(pcard_tlv_validate(&r), t[i].err);
 	}
@@ -210,7 +202,7 @@ test_writer(void **state)
 	pcard_tlv_put(&w, 0xC5, "\x80\x00\x00", 3);
 	pcard_tlv_end(&w, &m1);
 	assert_int_equal(pcard_wr_finish(&w, &n), PCARD_OK);
-	e = hx("E310 4F05A000000003 9F700107 C503800000", exp, sizeof exp);
+	e = tv_unhex("E310 4F05A000000003 9F700107 C503800000", exp, sizeof exp);
 	assert_int_equal(n, e);
 	assert_memory_equal(out, exp, e);
 
@@ -280,7 +272,7 @@ static void
 test_print(void **state)
 {
 	uint8_t in[64];
-	size_t n = hx("6F10 8407A0000001510000 A505 9F6501FF 00 4F00", in, sizeof in);
+	size_t n = tv_unhex("6F10 8407A0000001510000 A505 9F6501FF 00 4F00", in, sizeof in);
 	char out[256];
 	size_t len;
 	const char *exp = "6F 10\n"
@@ -298,7 +290,7 @@ test_print(void **state)
 	assert_int_equal(strlen(out), 9);
 	assert_int_equal(len, strlen(exp));
 	/* malformed: what parsed, then ?? and the rest, and the error */
-	n = hx("A506 4F01AA 9F8001 4F", in, sizeof in);
+	n = tv_unhex("A506 4F01AA 9F8001 4F", in, sizeof in);
 	assert_int_equal(pcard_tlv_print(in, n, 2, out, sizeof out, &len), PCARD_E_BAD_ENCODING);
 	assert_string_equal(out, "  A5 06\n    4F 01 AA\n    ?? 9F8001\n  ?? 4F\n");
 	assert_int_equal(pcard_tlv_print(NULL, 3, 0, out, sizeof out, &len), PCARD_E_INVALID_ARG);

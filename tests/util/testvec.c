@@ -144,3 +144,13 @@ tv_hex(const tv_case *c, const char *key, uint8_t *out, size_t cap)
 		fail_msg("vector case [%s] field %s is not hex (or too long)", c->name, key);
 	return n;
 }
+
+size_t
+tv_unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (pcard_hex_decode(s, out, cap, &n) != PCARD_OK)
+		fail_msg("'%s' is not hex (or longer than %zu bytes)", s, cap);
+	return n;
+}

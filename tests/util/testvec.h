@@ -38,6 +38,9 @@ const char *tv_get(const tv_case *c, const char *key);
 const char *tv_str(const tv_case *c, const char *key);
 /* Field decoded from hex into out; fails the test when absent or not hex. Returns the length. */
 size_t tv_hex(const tv_case *c, const char *key, uint8_t *out, size_t cap);
+/* Hex text s (a literal of the test) decoded into out; fails the test when it is not hex or
+ * longer than cap. Returns the length. */
+size_t tv_unhex(const char *s, uint8_t *out, size_t cap);
 /* Absolute path of testdata/<relpath> in a static buffer. */
 const char *tv_path(const char *relpath);
 
