@@ -15,6 +15,8 @@
 #include "cardstate.h"
 #include "postcard/bytes.h"
 #include "postcard/crypto.h"
+#include "postcard/keydiv.h"
+#include "postcard/keys.h"
 #include "sim_main_int.h"
 
 #define CMD "init"
@@ -49,15 +51,30 @@ help(void)
 	    "  --memory BYTES        non-volatile memory size (default 262144)\n"
 	    "  --auth-limit N        failed authentications before a key set blocks (default 10)\n"
 	    "  --putkey-replaces-ff  the first PUT KEY that adds a key set deletes key set FF\n"
+	    "  --master HEX          diversify instead: the ISD gets key set --kvn (not FF) with\n"
+	    "                        ENC, MAC, DEK derived from this master key and the card's\n"
+	    "                        KDD with --kdf (AES master for SCP03, 3DES for SCP02)\n"
+	    "  --master-file F       read the master key as hex from file F\n"
+	    "  --kdf NAME            emv, visa2, visa, kdf3, none or a template (keydiv.h)\n"
+	    "  --kvn HEX             key version of that set, 01..7F (default 01)\n"
 	    "  --force               replace CARD-FILE if it exists\n"
 	    "\n"
 	    "An existing CARD-FILE is never replaced without --force (exit 2). Using the\n"
 	    "well-known test key prints a warning.\n"
 	    "\n"
+	    "Matching a postcardd key profile (docs/keys.md): a profile {master, template,\n"
+	    "kvn} serves this card when it was made with --master (the same value as the\n"
+	    "HSM's master) --kdf TEMPLATE --kvn KVN; the demo profiles demo-scp03 (kdf3) and\n"
+	    "demo-scp02 (emv), kvn 01, use the public demo master 404142..4F. A card made\n"
+	    "with --key only matches a profile with template none and kvn FF whose master\n"
+	    "was imported with pcard-hsm-import --static.\n"
+	    "\n"
 	    "Examples:\n"
 	    "  " SIM_PROG " init card.pcsim\n"
 	    "  " SIM_PROG " init scp02.pcsim --scp 02 --i 15\n"
-	    "  " SIM_PROG " init card.pcsim --force --key-file isd.key --memory 65536 --auth-limit 3\n");
+	    "  " SIM_PROG " init card.pcsim --force --key-file isd.key --memory 65536 --auth-limit 3\n"
+	    "  " SIM_PROG " init demo3.pcsim --master 404142434445464748494A4B4C4D4E4F --kdf kdf3\n"
+	    "  " SIM_PROG " init demo2.pcsim --scp 02 --i 75 --master-file m.hex --kdf emv\n");
 }
 
 static int
@@ -78,6 +95,105 @@ parse_life_cycle(const char *s, uint8_t *lc)
 			return 0;
 		}
 	return -1;
+}
+
+/*
+ * Replace the ISD's key set FF by set kvn holding ENC, MAC, DEK derived from master and the
+ * card's KDD with template kdf: what a postcardd key profile {master, kdf, kvn} derives in its
+ * HSM for this card. The bytes are computed with the template's derivation data
+ * (pcard_keydiv_data) over the memory provider, and each is checked against
+ * pcard_keydiv_derive's key by KCV. kcv[k] receives key k+1's KCV.
+ * @retval PCARD_E_BAD_ENCODING kdf is no template
+ * @retval PCARD_E_INVALID_ARG template or master length not for this card's SCP
+ * @retval PCARD_E_VERIFY the two derivations differ (a bug)
+ */
+static pcard_err
+diversified_set(pcard_cardstate *cs, const char *kdf, const uint8_t *master, size_t mlen,
+    uint8_t kvn, uint8_t kcv[3][PCARD_KCV_BYTES])
+{
+	int aes = cs->isd.sd_info.scp == 3;
+	pcard_keytype kt = aes ? PCARD_KEY_AES : PCARD_KEY_DES3;
+	pcard_keys *k = NULL;
+	pcard_keydiv t;
+	pcard_keyh mh = PCARD_KEYH_NONE, dh = PCARD_KEYH_NONE, ch = PCARD_KEYH_NONE;
+	pcard_card_keyset *ks = NULL;
+	uint8_t data[PCARD_KEYDIV_MAX_DATA], other[PCARD_KCV_BYTES];
+	size_t dlen = 0;
+	pcard_err err = PCARD_E_INTERNAL;
+
+	if ((err = pcard_keydiv_parse(kdf, &t)) != PCARD_OK)
+		return PCARD_E_BAD_ENCODING;
+	if (cs->kdd_len != PCARD_KEYDIV_KDD_BYTES || kvn == 0 || kvn > 0x7F ||
+	    (aes && t.kind == PCARD_KEYDIV_DES3_ECB) || (!aes && t.kind == PCARD_KEYDIV_AES_KDF) ||
+	    (aes && mlen != 16 && mlen != 24 && mlen != 32) ||
+	    (!aes && mlen != 16 && mlen != 24))
+		return PCARD_E_INVALID_ARG;
+	if ((ks = calloc(1, sizeof *ks)) == NULL)
+		return PCARD_E_NOMEM;
+	if ((err = pcard_keys_mem_new(8, &k)) != PCARD_OK ||
+	    (err = pcard_keys_mem_import(k, NULL, kt, master, mlen, &mh)) != PCARD_OK)
+		goto out;
+	ks->kvn = kvn;
+	ks->nkeys = 3;
+	for (uint8_t no = 1; no <= 3; no++) {
+		pcard_card_key *key = &ks->keys[no - 1];
+
+		key->id = no;
+		key->type = aes ? PCARD_KEYTYPE_AES : PCARD_KEYTYPE_DES3;
+		if (t.kind != PCARD_KEYDIV_NONE &&
+		    (err = pcard_keydiv_data(&t, cs->kdd, no, data, sizeof data, &dlen)) != PCARD_OK)
+			goto out;
+		switch (t.kind) {
+		case PCARD_KEYDIV_NONE:
+			memcpy(key->value, master, mlen);
+			key->len = (uint16_t)mlen;
+			break;
+		case PCARD_KEYDIV_DES3_ECB:	/* card key = 3DES-ECB(master, data) */
+			if (dlen > sizeof key->value) {
+				err = PCARD_E_INVALID_ARG;
+				goto out;
+			}
+			if ((err = pcard_keys_cipher(k, mh, PCARD_CIPHER_DES3_ECB, 1, NULL, data, dlen,
+			    key->value)) != PCARD_OK)
+				goto out;
+			key->len = (uint16_t)dlen;
+			break;
+		default:	/* AES KDF: as long as the master */
+			if ((err = pcard_keys_kdf_data(k, mh, data, dlen, t.counter_pos, key->value,
+			    mlen)) != PCARD_OK)
+				goto out;
+			key->len = (uint16_t)mlen;
+			break;
+		}
+		/* the provider's own derivation of this key must have the same KCV */
+		if ((err = pcard_keydiv_derive(k, mh, &t, cs->kdd, no, &dh)) != PCARD_OK ||
+		    (err = pcard_keys_kcv(k, dh, kcv[no - 1])) != PCARD_OK ||
+		    (err = pcard_keys_mem_import(k, NULL, kt, key->value, key->len, &ch)) !=
+		    PCARD_OK ||
+		    (err = pcard_keys_kcv(k, ch, other)) != PCARD_OK)
+			goto out;
+		pcard_keydiv_release(k, mh, dh);
+		pcard_keys_release(k, ch);
+		dh = ch = PCARD_KEYH_NONE;
+		if (!pcard_ct_eq(kcv[no - 1], other, PCARD_KCV_BYTES)) {
+			err = PCARD_E_VERIFY;
+			goto out;
+		}
+	}
+	if ((err = pcard_card_sd_keyset_remove(&cs->isd, 0xFF)) != PCARD_OK ||
+	    (err = pcard_card_sd_keyset_put(&cs->isd, ks)) != PCARD_OK)
+		goto out;
+	err = PCARD_OK;
+out:
+	if (dh != PCARD_KEYH_NONE)
+		pcard_keydiv_release(k, mh, dh);
+	pcard_keys_free(k);	/* wipes every key it held */
+	pcard_wipe(data, sizeof data);
+	if (ks != NULL) {
+		pcard_wipe(ks, sizeof *ks);
+		free(ks);
+	}
+	return err;
 }
 
 static pcard_err
@@ -113,7 +229,8 @@ read_key_file(const char *path, uint8_t *key, size_t cap, size_t *len)
 int
 sim_cmd_init(int argc, char **argv)
 {
-	enum { O_SCP = 256, O_I, O_KEY, O_KEYFILE, O_ISD, O_LC, O_MEM, O_AUTH, O_FF, O_FORCE };
+	enum { O_SCP = 256, O_I, O_KEY, O_KEYFILE, O_ISD, O_LC, O_MEM, O_AUTH, O_FF, O_FORCE,
+		O_MASTER, O_MASTERFILE, O_KDF, O_KVN };
 	static const struct option opts[] = {
 		{ "scp", required_argument, NULL, O_SCP },
 		{ "i", required_argument, NULL, O_I },
@@ -125,6 +242,10 @@ sim_cmd_init(int argc, char **argv)
 		{ "auth-limit", required_argument, NULL, O_AUTH },
 		{ "putkey-replaces-ff", no_argument, NULL, O_FF },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "master", required_argument, NULL, O_MASTER },
+		{ "master-file", required_argument, NULL, O_MASTERFILE },
+		{ "kdf", required_argument, NULL, O_KDF },
+		{ "kvn", required_argument, NULL, O_KVN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,9 +253,10 @@ sim_cmd_init(int argc, char **argv)
 	pcard_cardstate cs;
 	pcard_cardfile f;
 	pcard_aid isd;
-	uint8_t key[64];
-	size_t key_len = 0, n;
-	const char *path, *key_file = NULL, *key_hex = NULL;
+	uint8_t key[64], master[64], kcv[3][PCARD_KCV_BYTES], kvn = 0x01;
+	size_t key_len = 0, master_len = 0, n;
+	const char *path, *key_file = NULL, *key_hex = NULL, *master_hex = NULL;
+	const char *master_file = NULL, *kdf = NULL;
 	char tmp[PCARD_CARDIO_PATH_MAX + 16];
 	unsigned long v;
 	int c, force = 0, rc = PCARD_EXIT_INTERNAL;
@@ -191,6 +313,20 @@ sim_cmd_init(int argc, char **argv)
 		case O_FORCE:
 			force = 1;
 			break;
+		case O_MASTER:
+			master_hex = optarg;
+			break;
+		case O_MASTERFILE:
+			master_file = optarg;
+			break;
+		case O_KDF:
+			kdf = optarg;
+			break;
+		case O_KVN:
+			if (pcard_hex_decode(optarg, &kvn, 1, &n) != PCARD_OK || n != 1 || kvn == 0 ||
+			    kvn > 0x7F)
+				return sim_usage(CMD, "--kvn: 01 to 7F, not '%s'", optarg);
+			break;
 		default:
 			return sim_bad_option(CMD, c, argv);
 		}
@@ -200,6 +336,12 @@ sim_cmd_init(int argc, char **argv)
 	path = argv[optind];
 	if (key_hex != NULL && key_file != NULL)
 		return sim_usage(CMD, "--key and --key-file exclude each other");
+	if (master_hex != NULL && master_file != NULL)
+		return sim_usage(CMD, "--master and --master-file exclude each other");
+	if ((master_hex != NULL || master_file != NULL) != (kdf != NULL))
+		return sim_usage(CMD, "--master (or --master-file) and --kdf go together");
+	if (kdf != NULL && (key_hex != NULL || key_file != NULL))
+		return sim_usage(CMD, "--key and --master exclude each other");
 	if (strlen(path) >= PCARD_CARDIO_PATH_MAX)
 		return sim_usage(CMD, "CARD-FILE path too long");
 	if (key_hex != NULL) {
@@ -211,6 +353,18 @@ sim_cmd_init(int argc, char **argv)
 		if ((err = read_key_file(key_file, key, sizeof key, &key_len)) != PCARD_OK) {
 			pcard_wipe(key, sizeof key);
 			return sim_fail(err, "--key-file %s", key_file);
+		}
+	}
+	if (master_hex != NULL) {
+		if (pcard_hex_decode(master_hex, master, sizeof master, &master_len) != PCARD_OK) {
+			rc = sim_usage(CMD, "--master: not hex");
+			goto out;
+		}
+	} else if (master_file != NULL) {
+		if ((err = read_key_file(master_file, master, sizeof master, &master_len)) !=
+		    PCARD_OK) {
+			rc = sim_fail(err, "--master-file %s", master_file);
+			goto out;
 		}
 	}
 	if (key_len > 0) {
@@ -228,6 +382,14 @@ sim_cmd_init(int argc, char **argv)
 		    sim_fail(err, "new card state");
 		goto out;
 	}
+	if (kdf != NULL && (err = diversified_set(&cs, kdf, master, master_len, kvn, kcv)) !=
+	    PCARD_OK) {
+		rc = err == PCARD_E_BAD_ENCODING ? sim_usage(CMD, "--kdf: no such template '%s'",
+		    kdf) : err == PCARD_E_INVALID_ARG ? sim_usage(CMD, "--kdf %s and a %zu-byte "
+		    "master do not go with SCP%02X", kdf, master_len, cs.isd.sd_info.scp) :
+		    sim_fail(err, "diversified keys");
+		goto out;
+	}
 	/* create next to the target, then rename over it: an old file survives any failure */
 	snprintf(tmp, sizeof tmp, "%s.init", path);
 	(void)unlink(tmp);
@@ -243,7 +405,15 @@ sim_cmd_init(int argc, char **argv)
 		rc = PCARD_EXIT_IO;
 		goto out;
 	}
-	if (key_len == 0 || (key_len == sizeof gp_test_key &&
+	if (kdf != NULL) {
+		fprintf(stderr, SIM_PROG ": key set %02X: ENC, MAC, DEK = %s of the master and KDD, "
+		    "KCVs %02X%02X%02X %02X%02X%02X %02X%02X%02X\n", kvn, kdf, kcv[0][0], kcv[0][1],
+		    kcv[0][2], kcv[1][0], kcv[1][1], kcv[1][2], kcv[2][0], kcv[2][1], kcv[2][2]);
+		if (master_len == sizeof gp_test_key &&
+		    memcmp(master, gp_test_key, sizeof gp_test_key) == 0)
+			fprintf(stderr, SIM_PROG ": warning: %s's keys come from the public demo "
+			    "master 404142..4F; anyone can manage this card\n", path);
+	} else if (key_len == 0 || (key_len == sizeof gp_test_key &&
 	    memcmp(key, gp_test_key, sizeof gp_test_key) == 0))
 		fprintf(stderr, SIM_PROG ": warning: %s uses the well-known GlobalPlatform test key "
 		    "404142434445464748494A4B4C4D4E4F; anyone can manage this card\n", path);
@@ -258,6 +428,7 @@ sim_cmd_init(int argc, char **argv)
 	rc = 0;
 out:
 	pcard_wipe(key, sizeof key);
+	pcard_wipe(master, sizeof master);
 	pcard_cardstate_clear(&cs);
 	return rc;
 }

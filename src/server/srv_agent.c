@@ -3,6 +3,7 @@
  * checked in srv_http.c.
  *
  *   POST /agent/v1/session   one message of a session: hello (step 0), responses (step n)
+ *   POST /agent/v1/relay     the same; a hello here starts a per-APDU relay session
  *
  * Messages are parsed by pcard_bmsg_parse (bundle_json.c); refusals are protocol `error`
  * messages: {"v":1,"type":"error","session":..,"step":..,"error":{"code","message","retry"}}
@@ -15,9 +16,8 @@
  *   - with a CPLC (GET DATA 9F7F, 42 bytes after an optional 9F7F 2A header): IC fabricator,
  *     IC type, IC serial number, IC batch identifier (CPLC bytes 0-3, 12-15, 16-17), 10 bytes;
  *   - else IIN || CIN (GET DATA 42 and 45, each without its tag and length when present).
- * Not wired yet: step 2 onwards (cryptogram check in the HSM, the bundle of the jobs, R-MAC
- * verification, results) and enrolment at first contact: those answer 503 "not_ready" and
- * change nothing.
+ * Every later step (cryptogram check in the HSM, the bundle of the jobs, R-MAC verification,
+ * results, enrolment at first contact) is srv_flow.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -357,6 +357,13 @@ add_job(flow *f, const pcard_store_job *j, int build, const char **why)
 				*why = "the new keys cannot be derived from its profile's master keys";
 				return PCARD_E_INVALID_ARG;
 			}
+			if (f->newk[f->nb].set[0] == f->newk[f->nb].masters[0]) {
+				/* template none: the new keys would be the masters, which the
+				 * HSM never wraps (docs/keys.md) */
+				*why = "its profile has template none: a rotation needs a diversified "
+				    "profile (the HSM never wraps a master key)";
+				return PCARD_E_INVALID_ARG;
+			}
 			memcpy(b->new_keys, f->newk[f->nb].set, sizeof b->new_keys);
 		}
 		break;
