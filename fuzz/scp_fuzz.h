@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "postcard/bytes.h"
@@ -46,7 +47,7 @@ typedef struct fz {
 	int tainted;
 } fz;
 
-#define FZ_CHECK(x) do { if (!(x)) abort(); } while (0)
+#define FZ_CHECK(x) do { if (!(x)) { fprintf(stderr, "FZ_CHECK failed at %s:%d: %s\n", __FILE__, __LINE__, #x); abort(); } } while (0)
 
 static int
 fz_keys(pcard_keys **k, pcard_scp_keyset *ks, uint8_t scp, size_t klen)
@@ -180,8 +181,11 @@ fz_exchange(fz *f, const uint8_t *r, size_t n, int mutate, size_t off, uint8_t x
 	err = pcard_scp_unwrap_rsp(&f->h, rsp, nr, pr, sizeof pr, &npr);
 	if (err != PCARD_OK) {
 		/* a response fails only when something was altered: the response itself, or a
-		 * command the card took unMACed (levels without C-MAC; SCP02 R-MAC covers it) */
-		FZ_CHECK((mutate != 0 && x != 0) || f->tainted);
+		 * command the card took unMACed (levels without C-MAC; SCP02 R-MAC covers it);
+		 * or when BEGIN R-MAC SESSION got anything but 9000 (its SW is not MACed, so the
+		 * host ends the session rather than guess whether R-MAC is on) */
+		FZ_CHECK((mutate != 0 && x != 0) || f->tainted ||
+		    (f->scp == 2 && nc >= 2 && cmd[1] == 0x7A));
 		FZ_CHECK(pcard_scp_state_of(&f->h) == PCARD_SCP_DEAD);
 		FZ_CHECK(pcard_scp_wrap_cmd(&f->h, cmd, nc, w, sizeof w, &nw) ==
 		    PCARD_E_SESSION_DEAD);

@@ -566,6 +566,54 @@ test_scp02_rmac_session(void **state)
 	pair_free(&p);
 }
 
+/*
+ * The answer to SCP02 BEGIN R-MAC SESSION carries no R-MAC. A status word altered on the way
+ * from 9000 to anything else would leave the host believing R-MAC is off while the card MACs
+ * (the R-MACs would then pass as data): the host ends the session instead. Found by
+ * fuzz_scp_host (regression seed fuzz/corpus/scp_host/regress-begin-rmac-sw).
+ */
+static void
+test_scp02_begin_rmac_altered_sw(void **state)
+{
+	pair p;
+	uint8_t cmd[16], w[PCARD_SCP_MAX_CMD], u[PCARD_SCP_MAX_CMD], r[PCARD_SCP_MAX_RSP],
+	    o[PCARD_SCP_MAX_RSP];
+	size_t n, nw, nu, nr, no;
+
+	(void)state;
+	pair_new(&p, 2, 0x75, 16);
+	pair_open(&p, 0x03);
+	assert_int_equal(pcard_scp02_begin_rmac_cmd(cmd, sizeof cmd, &n), PCARD_OK);
+	assert_int_equal(pcard_scp_wrap_cmd(&p.h, cmd, n, w, sizeof w, &nw), PCARD_OK);
+	assert_int_equal(pcard_scp_unwrap_cmd(&p.c, w, nw, u, sizeof u, &nu), PCARD_OK);
+	assert_int_equal(pcard_scp_wrap_rsp(&p.c, NULL, 0, 0x9000, r, sizeof r, &nr), PCARD_OK);
+	assert_int_equal(nr, 2);
+	r[1] ^= 0x40;	/* 9000 -> 9040 on the way */
+	assert_int_equal(pcard_scp_unwrap_rsp(&p.h, r, nr, o, sizeof o, &no), PCARD_E_MAC);
+	assert_int_equal(pcard_scp_state_of(&p.h), PCARD_SCP_DEAD);
+	n = plain_cmd(cmd, 0xCA, 0, 1, 1);
+	assert_int_equal(pcard_scp_wrap_cmd(&p.h, cmd, n, w, sizeof w, &nw),
+	    PCARD_E_SESSION_DEAD);
+	pair_free(&p);
+
+	/* A forged 9000 for a BEGIN the card refused is caught by the next (missing) R-MAC. */
+	pair_new(&p, 2, 0x75, 16);
+	pair_open(&p, 0x03);
+	assert_int_equal(pcard_scp02_begin_rmac_cmd(cmd, sizeof cmd, &n), PCARD_OK);
+	assert_int_equal(pcard_scp_wrap_cmd(&p.h, cmd, n, w, sizeof w, &nw), PCARD_OK);
+	assert_int_equal(pcard_scp_unwrap_cmd(&p.c, w, nw, u, sizeof u, &nu), PCARD_OK);
+	assert_int_equal(pcard_scp_wrap_rsp(&p.c, NULL, 0, 0x6985, r, sizeof r, &nr), PCARD_OK);
+	r[0] = 0x90;
+	r[1] = 0x00;
+	assert_int_equal(pcard_scp_unwrap_rsp(&p.h, r, nr, o, sizeof o, &no), PCARD_OK);
+	n = plain_cmd(cmd, 0xCA, 0, 1, 1);
+	assert_int_equal(pcard_scp_wrap_cmd(&p.h, cmd, n, w, sizeof w, &nw), PCARD_OK);
+	assert_int_equal(pcard_scp_unwrap_cmd(&p.c, w, nw, u, sizeof u, &nu), PCARD_OK);
+	assert_int_equal(pcard_scp_wrap_rsp(&p.c, NULL, 0, 0x9000, r, sizeof r, &nr), PCARD_OK);
+	assert_int_equal(pcard_scp_unwrap_rsp(&p.h, r, nr, o, sizeof o, &no), PCARD_E_MAC);
+	pair_free(&p);
+}
+
 /* Calls out of order, bad arguments, wrong sides, and other errors the module returns. */
 static void
 test_errors(void **state)
@@ -918,6 +966,7 @@ main(void)
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_cryptogram_flips),
 		cmocka_unit_test(test_scp02_rmac_session),
+		cmocka_unit_test(test_scp02_begin_rmac_altered_sw),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_max_data),
 		cmocka_unit_test(test_open_transport),

@@ -444,6 +444,14 @@ pcard_scp_unwrap_rsp(pcard_scp *s, const uint8_t *rsp, size_t n, uint8_t *out, s
 	if (err != PCARD_OK)
 		return scp_kill(s, err);
 	s->last_sw = (uint16_t)(rsp[n - 2] << 8 | rsp[n - 1]);
+	/*
+	 * The answer to BEGIN R-MAC SESSION carries no R-MAC (CS E.5.3), so its status word is
+	 * not authenticated. Anything but 9000 leaves the host unable to know whether the card
+	 * now MACs its responses: going on would let whoever altered it strip the R-MACs that
+	 * follow. Fail closed: the session ends. (A forged 9000 is caught by the next R-MAC.)
+	 */
+	if (s->pend == SCP_PEND_BEGIN && s->last_sw != 0x9000)
+		return scp_kill(s, PCARD_E_MAC);
 	apply_pending(s, s->last_sw);
 	return PCARD_OK;
 }
