@@ -32,6 +32,7 @@
 #include "postcard/bytes.h"
 #include "postcard/crypto.h"
 #include "server.h"
+#include "srv_killpoint.h"
 
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -324,7 +325,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	case ROUTE_AGENT:
 		rq.agent_id = cx->agent_id;
 		rq.fingerprint = cx->fp;
+		pcard_srv_killpoint_mark(the_srv);
 		st = pcard_srv_agent(the_srv, &rq, &out);
+		pcard_srv_killpoint_reply(the_srv, st, out);	/* tests: PCARD_SRV_KILL_AT */
 		break;
 	default:
 		if (strcmp(method, "GET") != 0) {
