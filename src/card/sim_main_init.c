@@ -33,7 +33,7 @@ help(void)
 	printf(
 	    "usage: " SIM_PROG " init CARD-FILE [--scp 02|03] [--i HEX] [--key HEX | --key-file F]\n"
 	    "           [--isd AID] [--life-cycle NAME] [--memory BYTES] [--auth-limit N]\n"
-	    "           [--putkey-replaces-ff] [--force]\n"
+	    "           [--putkey-replaces-ff] [--serial HEX] [--force]\n"
 	    "\n"
 	    "Create a new simulated card in CARD-FILE: an Issuer Security Domain with key set FF\n"
 	    "(ENC = MAC = DEK = the key), the Java Card 3.0.5 API packages in ROM, and the\n"
@@ -57,6 +57,9 @@ help(void)
 	    "  --master-file F       read the master key as hex from file F\n"
 	    "  --kdf NAME            emv, visa2, visa, kdf3, none or a template (keydiv.h)\n"
 	    "  --kvn HEX             key version of that set, 01..7F (default 01)\n"
+	    "  --serial HEX          IC serial number, 4 bytes (default 00000001): in the CPLC\n"
+	    "                        (so in postcardd's card id), the KDD and the CIN, so that\n"
+	    "                        several cards are told apart\n"
 	    "  --force               replace CARD-FILE if it exists\n"
 	    "\n"
 	    "An existing CARD-FILE is never replaced without --force (exit 2). Using the\n"
@@ -196,6 +199,18 @@ out:
 	return err;
 }
 
+/* The IC serial number of the card's identity: CPLC bytes 12-15 (GP CS Table H-1), the KDD's
+ * bytes 4-7 and the CIN's last 4 bytes (where the default identity has 00000001). */
+static void
+set_serial(pcard_cardstate *cs, const uint8_t serial[4])
+{
+	memcpy(cs->cplc + 12, serial, 4);
+	if (cs->kdd_len >= 8)
+		memcpy(cs->kdd + 4, serial, 4);
+	if (cs->cin_len >= 4)
+		memcpy(cs->cin + cs->cin_len - 4, serial, 4);
+}
+
 static pcard_err
 read_key_file(const char *path, uint8_t *key, size_t cap, size_t *len)
 {
@@ -230,7 +245,7 @@ int
 sim_cmd_init(int argc, char **argv)
 {
 	enum { O_SCP = 256, O_I, O_KEY, O_KEYFILE, O_ISD, O_LC, O_MEM, O_AUTH, O_FF, O_FORCE,
-		O_MASTER, O_MASTERFILE, O_KDF, O_KVN };
+		O_MASTER, O_MASTERFILE, O_KDF, O_KVN, O_SERIAL };
 	static const struct option opts[] = {
 		{ "scp", required_argument, NULL, O_SCP },
 		{ "i", required_argument, NULL, O_I },
@@ -246,6 +261,7 @@ sim_cmd_init(int argc, char **argv)
 		{ "master-file", required_argument, NULL, O_MASTERFILE },
 		{ "kdf", required_argument, NULL, O_KDF },
 		{ "kvn", required_argument, NULL, O_KVN },
+		{ "serial", required_argument, NULL, O_SERIAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -253,13 +269,13 @@ sim_cmd_init(int argc, char **argv)
 	pcard_cardstate cs;
 	pcard_cardfile f;
 	pcard_aid isd;
-	uint8_t key[64], master[64], kcv[3][PCARD_KCV_BYTES], kvn = 0x01;
+	uint8_t key[64], master[64], kcv[3][PCARD_KCV_BYTES], kvn = 0x01, serial[4];
 	size_t key_len = 0, master_len = 0, n;
 	const char *path, *key_file = NULL, *key_hex = NULL, *master_hex = NULL;
 	const char *master_file = NULL, *kdf = NULL;
 	char tmp[PCARD_CARDIO_PATH_MAX + 16];
 	unsigned long v;
-	int c, force = 0, rc = PCARD_EXIT_INTERNAL;
+	int c, force = 0, have_serial = 0, rc = PCARD_EXIT_INTERNAL;
 	pcard_err err;
 
 	memset(&o, 0, sizeof o);
@@ -327,6 +343,12 @@ sim_cmd_init(int argc, char **argv)
 			    kvn > 0x7F)
 				return sim_usage(CMD, "--kvn: 01 to 7F, not '%s'", optarg);
 			break;
+		case O_SERIAL:
+			if (pcard_hex_decode(optarg, serial, sizeof serial, &n) != PCARD_OK ||
+			    n != sizeof serial)
+				return sim_usage(CMD, "--serial: 4 bytes of hex, not '%s'", optarg);
+			have_serial = 1;
+			break;
 		default:
 			return sim_bad_option(CMD, c, argv);
 		}
@@ -382,6 +404,8 @@ sim_cmd_init(int argc, char **argv)
 		    sim_fail(err, "new card state");
 		goto out;
 	}
+	if (have_serial)
+		set_serial(&cs, serial);	/* before the keys: the KDD diversifies them */
 	if (kdf != NULL && (err = diversified_set(&cs, kdf, master, master_len, kvn, kcv)) !=
 	    PCARD_OK) {
 		rc = err == PCARD_E_BAD_ENCODING ? sim_usage(CMD, "--kdf: no such template '%s'",
