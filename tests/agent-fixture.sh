@@ -7,9 +7,12 @@
 #   af_setup                 work dir ($AF), SoftHSM token with the demo masters and a
 #                            generated second SCP03 master, demo PKI, postcardd started
 #   af_server_start / af_server_kill [SIG] / af_server_restart
-#   af_card NAME scp03|scp02 a postcard-sim card file $AF/NAME.pcsim whose key set 01 matches
-#                            profile demo-scp03 / demo-scp02, served on TCP (port in
-#                            AF_PORT_<NAME>), registered with the server (AF_ID_<NAME>)
+#   af_card NAME scp03|scp02 a postcard-sim card file $AF/NAME.pcsim of its own identity
+#                            (init --serial: a new IC serial number per card, so any number
+#                            of cards share one server) whose key set 01 matches profile
+#                            demo-scp03 / demo-scp02 (init --master --kdf), served on TCP
+#                            (port in AF_PORT_<NAME>), registered with the server (AF_ID_<NAME>)
+#   af_card_init FILE scp03|scp02   just the card file (for a card served elsewhere, pcscd)
 #   af_card_stop NAME / af_card_start NAME     stop (SIGTERM: the card is powered off) or
 #                            start the card's simulator again on the same port
 #   af_agent NAME [ARGS]     postcard-agent --once --json on the card's TCP link; JSON on stdout
@@ -23,6 +26,7 @@ AF_MASTER=404142434445464748494A4B4C4D4E4F	# the public demo master (softhsm-ini
 AF_DS_AID=F0706F7374636172640101
 AF_SRV_PID=
 AF_SIM_PIDS=()
+AF_NCARDS=0
 
 _af_log() { echo "agent-fixture: $*" >&2; }
 
@@ -98,24 +102,28 @@ af_server_restart() {
 	af_server_start
 }
 
+# af_card_init FILE scp03|scp02: a card of a new identity (IC serial 0000A001, A002, ...)
+# holding key set 01 of the demo master diversified with its KDD (kdf3 / emv); sets AF_CARD_ID
+# to the id the server knows it by (CPLC: IC fabricator, type, serial number, batch)
+af_card_init() {
+	local f=$1 kind=$2 cplc args
+	AF_NCARDS=$((AF_NCARDS + 1))
+	args=(--serial "$(printf '0000%04X' $((0xA000 + AF_NCARDS)))" --master "$AF_MASTER" --force)
+	case $kind in
+	scp03) postcard-sim init "$f" "${args[@]}" --kdf kdf3 2>/dev/null ;;
+	scp02) postcard-sim init "$f" "${args[@]}" --scp 02 --i 75 --kdf emv 2>/dev/null ;;
+	*) _af_log "af_card_init: scp03 or scp02"; return 2 ;;
+	esac
+	cplc=$(postcard-sim dump "$f" --json | jq -r .identity.cplc)
+	AF_CARD_ID=${cplc:0:8}${cplc:24:12}
+}
+
 # af_card NAME scp03|scp02 [no-register]
 af_card() {
-	local name=$1 kind=$2 f=$AF/$1.pcsim cplc
-	case $kind in
-	scp03) postcard-sim init "$f" --putkey-replaces-ff 2>/dev/null ;;
-	scp02) postcard-sim init "$f" --scp 02 --i 75 --putkey-replaces-ff 2>/dev/null ;;
-	*) _af_log "af_card: scp03 or scp02"; return 2 ;;
-	esac
+	local name=$1 kind=$2
+	af_card_init "$AF/$name.pcsim" "$kind"
 	af_card_start "$name" 0
-	if [ "$kind" = scp03 ]; then
-		AF_MASTER_V=$AF_MASTER postcard -q put-key --tcp "127.0.0.1:$(af_port "$name")" \
-			--new-kvn 01 --new-key-env AF_MASTER_V --new-kdf kdf3 2>/dev/null
-	else
-		AF_MASTER_V=$AF_MASTER postcard -q put-key --tcp "127.0.0.1:$(af_port "$name")" \
-			--new-kvn 01 --new-key-env AF_MASTER_V --new-kdf emv 2>/dev/null
-	fi
-	cplc=$(postcard-sim dump "$f" --json | jq -r .identity.cplc)
-	eval "AF_ID_$name=${cplc:0:8}${cplc:24:12}"
+	eval "AF_ID_$name=$AF_CARD_ID"
 	eval "AF_KIND_$name=$kind"
 	[ "${3:-}" = no-register ] && return 0
 	postcard -q admin register-card --id "$(af_id "$name")" \
@@ -167,23 +175,12 @@ af_jobs() {
 
 af_dump() { postcard-sim dump "$AF/$1.pcsim" --json; }
 
-# af_new_store NAME: restart postcardd on an empty store NAME.db (postcard-sim cards share
-# one default identity, so each card of a test that uses several gets a server of its own)
+# af_new_store NAME: restart postcardd on an empty store NAME.db
 af_new_store() {
 	af_server_kill TERM
 	jq --arg s "$1.db" '.store = $s' "$AF/pki/postcardd.json" >"$AF/pki/c.json"
 	mv "$AF/pki/c.json" "$AF/pki/postcardd.json"
 	af_server_start
-}
-
-# af_skip_if_not_served JSON: exit 77 (ctest: skipped) when the agent's summary shows that
-# postcardd does not serve agent sessions past the hello yet (its 503 "not served yet").
-af_skip_if_not_served() {
-	[ -n "$1" ] || return 0	# a killed agent printed nothing (jq -e is true on no input)
-	if jq -e '.error.message // "" | test("not served yet|not_ready")' <<<"$1" >/dev/null 2>&1; then
-		echo "SKIP: postcardd does not serve agent sessions yet: $(jq -r .error.message <<<"$1")" >&2
-		exit 77
-	fi
 }
 
 # af_upload FILE.cap: prints the load file id
