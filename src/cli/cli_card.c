@@ -37,6 +37,7 @@ cli_card_free(cli_card *cc)
 	cc->t = NULL;
 	pcard_keys_free(cc->keys);
 	cc->keys = NULL;
+	cli_card_p11_close(cc);
 }
 
 pcard_err
@@ -119,10 +120,9 @@ cli_card_option(cli_ctx *ctx, cli_card *cc, int c, const char *arg, int *rc)
 		return 1;
 	case CLI_OPT_KEY:
 		if (strncasecmp(arg, "pkcs11:", 7) == 0) {
-			/* the URI may carry a PIN (pin-value): never echoed */
-			*rc = cli_fail(ctx, PCARD_E_UNSUPPORTED, "--key pkcs11:...: PKCS#11 key URIs "
-			    "are not supported yet (use --key-file or --key-env)");
-			return -1;
+			/* the URI may carry a PIN (pin-value, refused): never echoed */
+			cc->key_uri = arg;
+			return 1;
 		}
 		cc->key_hex = arg;
 		cc->key_on_argv = strcasecmp(arg, "default") != 0;
@@ -436,6 +436,8 @@ import_keys(cli_ctx *ctx, cli_card *cc, pcard_keytype type, pcard_gpc_auth *a)
 	int rc = 0, is_test = 0;
 	pcard_err err;
 
+	if (cc->key_uri != NULL)
+		return cli_card_p11_keys(ctx, cc, type, a);
 	if ((err = pcard_keys_mem_new(32, &cc->keys)) != PCARD_OK)
 		return cli_fail(ctx, err, "key store");
 	if ((rc = main_key(ctx, cc, key, &len)) != 0)

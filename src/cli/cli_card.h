@@ -61,8 +61,11 @@ enum {
     "  --trace              print every APDU on stderr (key-bearing data redacted)\n" \
     "Keys and secure channel:\n" \
     "  --key HEX|default    ENC = MAC = DEK master key (visible to other users: prefer the\n" \
-    "                       next two); none given = the GP test key 4041..4F, with a warning;\n" \
-    "                       a pkcs11: URI is not supported yet (exit 8)\n" \
+    "                       next two); none given = the GP test key 4041..4F, with a warning\n" \
+    "  --key pkcs11:token=LABEL;object=KEYLABEL[?module-path=LIB&pin-source=file:PATH|env:VAR]\n" \
+    "                       a key object on a PKCS#11 token (RFC 7512 subset): the master with\n" \
+    "                       --kdf, else ENC = MAC = DEK; module default: SoftHSMv2's;\n" \
+    "                       PIN default: $PCARD_HSM_PIN; pin-value is refused (argv is public)\n" \
     "  --key-file FILE      read the key as hex from FILE\n" \
     "  --key-env VAR        read the key as hex from environment variable VAR\n" \
     "  --key-enc/--key-mac/--key-dek HEX   separate keys\n" \
@@ -84,7 +87,9 @@ typedef struct cli_card {
 	int key_ver, scp, i, level, s16, trace, no_guess;
 	size_t bs;
 	int key_on_argv;
+	const char *key_uri;	/* --key pkcs11:... (cli_card_p11.c) */
 	/* state */
+	struct pcard_hsm *hsm;	/* open while key_uri's token is in use */
 	pcard_transport *t;
 	pcard_gpc g;
 	pcard_keys *keys;
@@ -98,6 +103,12 @@ typedef struct cli_card {
 void cli_card_init(cli_card *cc);
 /* Close the link, free the keys; safe twice. */
 void cli_card_free(cli_card *cc);
+
+/* --key pkcs11:URI (cli_card_p11.c): open the token, find the object, set a->master[0..2] to
+ * it and cc->keys to the token's provider. Returns 0 or the exit code after reporting. */
+int cli_card_p11_keys(cli_ctx *ctx, cli_card *cc, pcard_keytype type, pcard_gpc_auth *a);
+/* Close the token (after cc->keys was freed); safe twice. */
+void cli_card_p11_close(cli_card *cc);
 
 /*
  * Handle one shared option (getopt code c). Returns 1 when handled, 0 when c is not a
