@@ -80,6 +80,10 @@ stop_server() {
 # start_card FILE: serve FILE on a free TCP port ($cport)
 start_card() {
 	stop_card
+	# empty the logs here, not in the background job: its redirections run in the child,
+	# so the loop below could otherwise read the previous simulator's port
+	: >"$tmp/sim.out"
+	: >"$tmp/sim.log"
 	postcard-sim run "$1" --tcp 0 >"$tmp/sim.out" 2>"$tmp/sim.log" &
 	cpid=$!
 	for _ in $(seq 100); do grep -q listening "$tmp/sim.out" "$tmp/sim.log" 2>/dev/null && break; sleep 0.05; done

@@ -59,6 +59,10 @@ ok "postcard-sim init --master/--kdf/--kvn: 8 bad combinations refused (exit 2),
 # the same keys as postcard put-key --new-kdf puts (host keydiv, the card's KDD)
 start_card() {
 	if [ -n "$cpid" ]; then kill "$cpid"; wait "$cpid" 2>/dev/null || true; cpid=; fi
+	# empty the logs here, not in the background job: its redirections run in the child,
+	# so the loop below could otherwise read the previous simulator's port
+	: >"$tmp/sim.out"
+	: >"$tmp/sim.log"
 	postcard-sim run "$1" --tcp 0 >"$tmp/sim.out" 2>"$tmp/sim.log" &
 	cpid=$!
 	cport=

@@ -82,6 +82,10 @@ stop_server() {
 
 start_card() {
 	if [ -n "$cpid" ]; then kill "$cpid"; wait "$cpid" 2>/dev/null || true; cpid=; fi
+	# empty the logs here, not in the background job: its redirections run in the child,
+	# so the loop below could otherwise read the previous simulator's port
+	: >"$dir/sim.out"
+	: >"$dir/sim.log"
 	postcard-sim run "$1" --tcp 0 >"$dir/sim.out" 2>"$dir/sim.log" &
 	cpid=$!
 	cport=
