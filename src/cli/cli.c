@@ -84,42 +84,6 @@ cli_getopt_reset(void)
 	opterr = 0;	/* we print our own one-line errors */
 }
 
-pcard_err
-cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
-{
-	FILE *f = NULL;
-	uint8_t *p = NULL;
-	size_t n;
-	pcard_err err = PCARD_E_INTERNAL;
-
-	if ((f = fopen(path, "rb")) == NULL) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if ((p = malloc(max + 1)) == NULL) {
-		err = PCARD_E_NOMEM;
-		goto out;
-	}
-	n = fread(p, 1, max + 1, f);
-	if (ferror(f)) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if (n > max) {
-		err = PCARD_E_BAD_FILE;
-		goto out;
-	}
-	*buf = p;
-	*len = n;
-	p = NULL;
-	err = PCARD_OK;
-out:
-	if (f != NULL)
-		fclose(f);
-	free(p);
-	return err;
-}
-
 char *
 cli_hex(const uint8_t *p, size_t n)
 {

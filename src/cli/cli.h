@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "postcard/err.h"
+#include "postcard/file.h"
 
 #ifndef POSTCARD_VERSION
 #define POSTCARD_VERSION "0.1.0"
@@ -84,9 +85,6 @@ void cli_info(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 
 int cli_is_help(const char *arg);
 /* Reset getopt before a command parses its options. */
 void cli_getopt_reset(void);
-
-/* Read a whole file (at most max bytes) into a heap buffer the caller frees. */
-pcard_err cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
 /* Upper-case hex of p[0..n) in a heap string the caller frees (NULL on allocation failure). */
 char *cli_hex(const uint8_t *p, size_t n);

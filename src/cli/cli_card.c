@@ -390,7 +390,7 @@ main_key(cli_ctx *ctx, cli_card *cc, uint8_t *key, size_t *len)
 	pcard_err err = PCARD_OK;
 
 	if (cc->key_file != NULL) {
-		if ((err = cli_read_file(cc->key_file, 1024, &buf, &n)) == PCARD_OK) {
+		if ((err = pcard_file_read(cc->key_file, 1024, &buf, &n)) == PCARD_OK) {
 			buf[n] = '\0';
 			err = read_key_text((const char *)buf, key, len);
 			pcard_wipe(buf, n);

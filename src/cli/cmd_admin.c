@@ -93,7 +93,7 @@ read_token(const char *path, char *tok, size_t cap)
 	size_t n = 0, len;
 	pcard_err e;
 
-	if ((e = cli_read_file(path, ADMIN_TOKEN_MAX + 2, &p, &n)) != PCARD_OK)
+	if ((e = pcard_file_read(path, ADMIN_TOKEN_MAX + 2, &p, &n)) != PCARD_OK)
 		return e;
 	for (len = 0; len < n && p[len] != '\r' && p[len] != '\n'; len++)
 		;
@@ -331,7 +331,7 @@ run(cli_ctx *ctx, const admin_opts *o, int n, char **pos)
 		int rc;
 
 		NEED(2);
-		if ((e = cli_read_file(pos[1], ADMIN_UPLOAD_MAX, &cap, &len)) != PCARD_OK)
+		if ((e = pcard_file_read(pos[1], ADMIN_UPLOAD_MAX, &cap, &len)) != PCARD_OK)
 			return cli_fail(ctx, e, "admin upload: %s", pos[1]);
 		rc = request(ctx, o, what, "POST", "/admin/v1/loadfiles", cap, len,
 		    "application/octet-stream", &r);

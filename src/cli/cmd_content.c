@@ -222,7 +222,7 @@ capjob_open(cli_ctx *ctx, const content_opts *o, const char *path, capjob *j)
 	if (h != PCARD_HASH_NONE && (err = pcard_cap_lfdb_hash(j->cap, 0, h, j->hash,
 	    sizeof j->hash, &j->hash_len)) != PCARD_OK)
 		return cli_fail(ctx, err, "%s: LFDB hash", path);
-	if (o->dap_file != NULL && ((err = cli_read_file(o->dap_file, 4096, &j->dap,
+	if (o->dap_file != NULL && ((err = pcard_file_read(o->dap_file, 4096, &j->dap,
 	    &j->dap_len)) != PCARD_OK || (err = dap_text_to_binary(j->dap, &j->dap_len)) !=
 	    PCARD_OK))
 		return cli_fail(ctx, err, "--dap-file %s", o->dap_file);

@@ -110,7 +110,7 @@ new_main_key(const pk_opts *o, uint8_t *key, size_t *len)
 	pcard_err err;
 
 	if (o->file != NULL) {
-		if ((err = cli_read_file(o->file, 1024, &buf, &n)) != PCARD_OK)
+		if ((err = pcard_file_read(o->file, 1024, &buf, &n)) != PCARD_OK)
 			return err;
 		buf[n] = '\0';
 		err = key_text((const char *)buf, key, len);

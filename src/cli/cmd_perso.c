@@ -143,11 +143,11 @@ run(cli_ctx *ctx, int argc, char **argv, int with_aid)
 		    argv[optind]);
 		goto out;
 	}
-	if (o.dgi != NULL && (err = cli_read_file(o.dgi, 65536, &buf, &n)) != PCARD_OK) {
+	if (o.dgi != NULL && (err = pcard_file_read(o.dgi, 65536, &buf, &n)) != PCARD_OK) {
 		rc = cli_fail(ctx, err, "--dgi-file %s", o.dgi);
 		goto out;
 	}
-	if (o.perso != NULL && (err = cli_read_file(o.perso, PERSO_TEXT_MAX, &buf, &n)) !=
+	if (o.perso != NULL && (err = pcard_file_read(o.perso, PERSO_TEXT_MAX, &buf, &n)) !=
 	    PCARD_OK) {
 		rc = cli_fail(ctx, err, "--perso-file %s", o.perso);
 		goto out;

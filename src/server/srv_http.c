@@ -31,6 +31,7 @@
 
 #include "postcard/bytes.h"
 #include "postcard/crypto.h"
+#include "postcard/file.h"
 #include "server.h"
 #include "srv_killpoint.h"
 
@@ -53,43 +54,15 @@ static pcard_srv *the_srv;
 static char *tls_cert_pem, *tls_key_pem, *tls_ca_pem;
 static size_t tls_key_len;
 
+/* pcard_file_read, typed for the PEM and token texts (NUL-terminated there). */
 static pcard_err
 read_small_file(const char *path, size_t max, char **out, size_t *out_len)
 {
-	FILE *f = NULL;
-	char *p = NULL;
-	size_t n;
-	pcard_err err = PCARD_E_INTERNAL;
+	uint8_t *p = NULL;
+	pcard_err err;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if ((p = malloc(max + 1)) == NULL) {
-		err = PCARD_E_NOMEM;
-		goto out;
-	}
-	n = fread(p, 1, max + 1, f);
-	if (ferror(f)) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if (n > max) {
-		err = PCARD_E_BAD_FILE;
-		goto out;
-	}
-	p[n] = '\0';
-	*out = p;
-	*out_len = n;
-	p = NULL;
-	err = PCARD_OK;
-out:
-	if (f != NULL)
-		fclose(f);
-	if (p != NULL) {
-		pcard_wipe(p, max + 1);
-		free(p);
-	}
+	if ((err = pcard_file_read(path, max, &p, out_len)) == PCARD_OK)
+		*out = (char *)p;
 	return err;
 }
 
