@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "postcard/bytes.h"
+#include "postcard/transport.h"
 
 static void
 json_error(pcard_err err, const char *what)
@@ -82,6 +83,21 @@ cli_getopt_reset(void)
 {
 	optind = 0;	/* glibc: full re-initialisation */
 	opterr = 0;	/* we print our own one-line errors */
+}
+
+void
+cli_trace_apdu(int dir, const uint8_t *p, size_t n)
+{
+	char hex[2 * 300 + 1];
+
+	if (dir == PCARD_TRACE_CMD && pcard_trace_redact(p, n)) {
+		fprintf(stderr, ">> %02X%02X%02X%02X <%zu bytes redacted>\n", p[0], p[1], p[2], p[3],
+		    n - 4);
+		return;
+	}
+	if (pcard_hex_encode(p, n < 300 ? n : 300, hex, sizeof hex) == PCARD_OK)
+		fprintf(stderr, "%s %s%s\n", dir == PCARD_TRACE_CMD ? ">>" : "<<", hex,
+		    n > 300 ? "..." : "");
 }
 
 char *

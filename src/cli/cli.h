@@ -86,6 +86,11 @@ int cli_is_help(const char *arg);
 /* Reset getopt before a command parses its options. */
 void cli_getopt_reset(void);
 
+/*
+ * --trace output on stderr: ">> " (PCARD_TRACE_CMD) or "<< " then the hex of at most 300 bytes
+ * ("..." after a cut); a command carrying keys (pcard_trace_redact) shows its header only.
+ */
+void cli_trace_apdu(int dir, const uint8_t *p, size_t n);
 /* Upper-case hex of p[0..n) in a heap string the caller frees (NULL on allocation failure). */
 char *cli_hex(const uint8_t *p, size_t n);
 /* A JSON string holding the hex of p[0..n) (new reference). */

@@ -197,22 +197,13 @@ static void
 trace(void *ctx, int dir, const uint8_t *p, size_t n)
 {
 	cli_card *cc = ctx;
-	char hex[2 * 300 + 1];
 
 	if (dir == PCARD_TRACE_CMD) {
 		cc->wire_cmds++;
 		cc->wire_bytes += n;
 	}
-	if (!cc->trace)
-		return;
-	if (dir == PCARD_TRACE_CMD && pcard_trace_redact(p, n)) {
-		fprintf(stderr, ">> %02X%02X%02X%02X <%zu bytes redacted>\n", p[0], p[1], p[2], p[3],
-		    n - 4);
-		return;
-	}
-	if (pcard_hex_encode(p, n < 300 ? n : 300, hex, sizeof hex) == PCARD_OK)
-		fprintf(stderr, "%s %s%s\n", dir == PCARD_TRACE_CMD ? ">>" : "<<", hex,
-		    n > 300 ? "..." : "");
+	if (cc->trace)
+		cli_trace_apdu(dir, p, n);
 }
 
 /* ---- errors ---- */
