@@ -109,12 +109,34 @@ test_doc_error_mapping(void **state)
 			    found[e]);
 }
 
+/* pcard_errf formats into the caller's buffer (cut to fit) and passes the error through. */
+static void
+test_errf(void **state)
+{
+	char msg[8];
+
+	(void)state;
+	memset(msg, 'x', sizeof msg);
+	assert_int_equal(pcard_errf(msg, sizeof msg, PCARD_E_BAD_ENCODING, "%s:%d", "key", 42),
+	    PCARD_E_BAD_ENCODING);
+	assert_string_equal(msg, "key:42");
+	assert_int_equal(pcard_errf(msg, sizeof msg, PCARD_E_IO, "%s", "much too long"),
+	    PCARD_E_IO);
+	assert_string_equal(msg, "much to");
+	/* no buffer: only the value comes back, nothing is written */
+	memset(msg, 'x', sizeof msg);
+	assert_int_equal(pcard_errf(msg, 0, PCARD_E_NOSPACE, "%s", "abc"), PCARD_E_NOSPACE);
+	assert_int_equal(msg[0], 'x');
+	assert_int_equal(pcard_errf(NULL, 16, PCARD_OK, "%s", "abc"), PCARD_OK);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doc_exit_table),
 		cmocka_unit_test(test_doc_error_mapping),
+		cmocka_unit_test(test_errf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

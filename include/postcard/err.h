@@ -4,6 +4,8 @@
 #ifndef POSTCARD_ERR_H
 #define POSTCARD_ERR_H
 
+#include <stddef.h>
+
 /*
  * Every function that can fail returns a pcard_err. Status words from a card are data, not
  * errors: the caller keeps the SW and the call returns PCARD_E_CARD_STATUS.
@@ -47,6 +49,13 @@ const char *pcard_strerror(pcard_err err);
 
 /* The stable name of the value, e.g. "PCARD_E_MAC"; used in --json output. */
 const char *pcard_errname(pcard_err err);
+
+/*
+ * Format a message into msg[0..cap) (skipped when msg is NULL or cap is 0) and return e, so
+ * a parser that explains its refusals can write `return pcard_errf(msg, cap, e, ...)`.
+ */
+pcard_err pcard_errf(char *msg, size_t cap, pcard_err e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * Exit codes shared by every postcard program (docs/exit-codes.md is the table users read;

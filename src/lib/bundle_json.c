@@ -46,19 +46,6 @@ pcard_bmsg_init(pcard_bmsg *m, pcard_bmsg_step *steps, size_t steps_cap, pcard_b
 	m->jobs_cap = jobs == NULL ? 0 : jobs_cap;
 }
 
-static pcard_err
-fail(char *err, size_t cap, pcard_err e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return e;
-}
-
 static int
 id_ok(const char *s, int allow_empty)
 {
@@ -168,26 +155,28 @@ parse_hello(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 
 	if ((v = json_object_get(root, "agent")) != NULL &&
 	    (text_field(v, m->agent, sizeof m->agent) != PCARD_OK || !id_ok(m->agent, 0)))
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "agent: not an id");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "agent: not an id");
 	if ((v = json_object_get(root, "relay")) != NULL) {
 		if (!json_is_boolean(v))
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "relay: not a boolean");
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "relay: not a boolean");
 		m->relay = json_is_true(v);
 	}
 	if (!json_is_object(card))
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "card: missing or not an object");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "card: missing or not an object");
 	if ((bad = unknown_member(card, card_keys)) != NULL)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "card.%s: unknown member", bad);
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "card.%s: unknown member", bad);
 	for (size_t i = 0; card_keys[i] != NULL; i++) {
 		if ((v = json_object_get(card, card_keys[i])) == NULL)
 			continue;
 		if (hex_field(v, dst[i]->b, sizeof dst[i]->b, &dst[i]->len) != PCARD_OK)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "card.%s: not hex of at most "
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "card.%s: not hex of at most "
 			    "%u bytes", card_keys[i], PCARD_BMSG_CARD_FIELD_MAX);
 		dst[i]->present = 1;
 	}
 	if (!m->atr.present || m->atr.len < 2 || m->atr.len > 33)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "card.atr: missing or not 2..33 bytes");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+		    "card.atr: missing or not 2..33 bytes");
 	return PCARD_OK;
 }
 
@@ -201,28 +190,32 @@ parse_bundle(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 
 	if (!json_is_array(steps) || json_array_size(steps) == 0 ||
 	    json_array_size(steps) > PCARD_BMSG_MAX_STEPS)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "steps: not an array of 1..%u",
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "steps: not an array of 1..%u",
 		    PCARD_BMSG_MAX_STEPS);
 	if (json_array_size(steps) > m->steps_cap)
-		return fail(err, cap, PCARD_E_NOSPACE, "steps: more than %zu", m->steps_cap);
+		return pcard_errf(err, cap, PCARD_E_NOSPACE, "steps: more than %zu", m->steps_cap);
 	json_array_foreach(steps, i, st) {
 		pcard_bmsg_step *d = &m->steps[i];
 
 		if (!json_is_object(st) || unknown_member(st, step_keys) != NULL)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "steps[%zu]: not a step", i);
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "steps[%zu]: not a step", i);
 		if ((v = json_object_get(st, "apdu")) == NULL ||
 		    hex_field(v, d->apdu, sizeof d->apdu, &d->apdu_len) != PCARD_OK ||
 		    pcard_apdu_parse(d->apdu, d->apdu_len, &a) != PCARD_OK)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "steps[%zu].apdu: not a short "
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "steps[%zu].apdu: not a short "
 			    "command APDU in hex", i);
 		ex = json_object_get(st, "expect");
 		if (!json_is_array(ex) || json_array_size(ex) == 0 ||
 		    json_array_size(ex) > PCARD_BUNDLE_MAX_EXPECT)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "steps[%zu].expect: not 1..%d "
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "steps[%zu].expect: not 1..%d "
 			    "status words", i, PCARD_BUNDLE_MAX_EXPECT);
 		json_array_foreach(ex, k, v) {
 			if (sw_field(v, &d->expect[k]) != PCARD_OK)
-				return fail(err, cap, PCARD_E_BAD_ENCODING, "steps[%zu].expect[%zu]: "
+				return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+				    "steps[%zu].expect[%zu]: "
 				    "not 4 hex digits", i, k);
 		}
 		d->n_expect = json_array_size(ex);
@@ -239,19 +232,23 @@ parse_responses(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	int stop;
 
 	if (!json_is_array(rs) || json_array_size(rs) > PCARD_BMSG_MAX_STEPS)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "responses: not an array of 0..%u",
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+		    "responses: not an array of 0..%u",
 		    PCARD_BMSG_MAX_STEPS);
 	if (json_array_size(rs) > m->rsps_cap)
-		return fail(err, cap, PCARD_E_NOSPACE, "responses: more than %zu", m->rsps_cap);
+		return pcard_errf(err, cap, PCARD_E_NOSPACE,
+		    "responses: more than %zu", m->rsps_cap);
 	json_array_foreach(rs, i, v) {
 		if (hex_field(v, m->rsps[i].b, sizeof m->rsps[i].b, &m->rsps[i].len) != PCARD_OK ||
 		    m->rsps[i].len < 2)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "responses[%zu]: not hex of "
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "responses[%zu]: not hex of "
 			    "2..%u bytes", i, PCARD_SCP_MAX_RSP);
 	}
 	m->nrsps = json_array_size(rs);
 	if ((stop = name_index(stop_names, 4, json_object_get(root, "stop"))) < 0)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "stop: not complete, unexpected_sw "
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+		    "stop: not complete, unexpected_sw "
 		    "or card_error");
 	m->stop = stop;
 	return PCARD_OK;
@@ -266,35 +263,40 @@ parse_result(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	size_t i;
 
 	if (!json_is_array(jobs) || json_array_size(jobs) > PCARD_BMSG_MAX_STEPS)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs: not an array");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "jobs: not an array");
 	if (json_array_size(jobs) > m->jobs_cap)
-		return fail(err, cap, PCARD_E_NOSPACE, "jobs: more than %zu", m->jobs_cap);
+		return pcard_errf(err, cap, PCARD_E_NOSPACE, "jobs: more than %zu", m->jobs_cap);
 	json_array_foreach(jobs, i, j) {
 		pcard_bmsg_job *d = &m->jobs[i];
 		int st = -1;
 
 		if (!json_is_object(j) || unknown_member(j, job_keys) != NULL)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs[%zu]: not a job", i);
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "jobs[%zu]: not a job", i);
 		v = json_object_get(j, "id");
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    (uint64_t)json_integer_value(v) >= MAX_JOB_ID)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs[%zu].id: not 0..2^53-1", i);
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "jobs[%zu].id: not 0..2^53-1", i);
 		d->id = (uint64_t)json_integer_value(v);
 		v = json_object_get(j, "state");
 		for (int s = 0; s < 4 && json_is_string(v); s++)
 			if (strcmp(states[s], json_string_value(v)) == 0)
 				st = s;
 		if (st < 0)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs[%zu].state: unknown", i);
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "jobs[%zu].state: unknown", i);
 		d->state = st;
 		d->sw = 0;
 		if ((v = json_object_get(j, "sw")) != NULL && sw_field(v, &d->sw) != PCARD_OK)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs[%zu].sw: not 4 hex digits",
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "jobs[%zu].sw: not 4 hex digits",
 			    i);
 		d->why[0] = '\0';
 		if ((v = json_object_get(j, "why")) != NULL &&
 		    text_field(v, d->why, sizeof d->why) != PCARD_OK)
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "jobs[%zu].why: not text of at "
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "jobs[%zu].why: not text of at "
 			    "most %u bytes", i, PCARD_BMSG_TEXT_MAX);
 	}
 	m->njobs = json_array_size(jobs);
@@ -308,15 +310,18 @@ parse_error(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	json_t *e = json_object_get(root, "error"), *v;
 
 	if (!json_is_object(e) || unknown_member(e, keys) != NULL)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "error: not an error object");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "error: not an error object");
 	if (text_field(json_object_get(e, "code"), m->code, sizeof m->code) != PCARD_OK ||
 	    m->code[0] == '\0')
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "error.code: missing or too long");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+		    "error.code: missing or too long");
 	if (text_field(json_object_get(e, "message"), m->message, sizeof m->message) != PCARD_OK)
-		return fail(err, cap, PCARD_E_BAD_ENCODING, "error.message: missing or too long");
+		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+		    "error.message: missing or too long");
 	if ((v = json_object_get(e, "retry")) != NULL) {
 		if (!json_is_boolean(v))
-			return fail(err, cap, PCARD_E_BAD_ENCODING, "error.retry: not a boolean");
+			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
+			    "error.retry: not a boolean");
 		m->retry = json_is_true(v);
 	}
 	return PCARD_OK;
@@ -353,43 +358,45 @@ pcard_bmsg_parse(const char *json, size_t n, pcard_bmsg *m, char *err, size_t er
 	jc = m->jobs_cap;
 	pcard_bmsg_init(m, steps, sc, rsps, rc, jobs, jc);
 	if (n > PCARD_BMSG_MAX_BYTES) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "message over %u bytes",
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "message over %u bytes",
 		    PCARD_BMSG_MAX_BYTES);
 		goto out;
 	}
 	root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "not JSON: %s (offset %d)", je.text,
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING,
+		    "not JSON: %s (offset %d)", je.text,
 		    je.position);
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "not a JSON object");
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "not a JSON object");
 		goto out;
 	}
 	v = json_object_get(root, "v");
 	if (!json_is_integer(v)) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "v: missing or not an integer");
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "v: missing or not an integer");
 		goto out;
 	}
 	if (json_integer_value(v) != PCARD_BMSG_VERSION) {
-		e = fail(err, err_cap, PCARD_E_UNSUPPORTED, "v: protocol version %lld, this side "
+		e = pcard_errf(err, err_cap, PCARD_E_UNSUPPORTED,
+		    "v: protocol version %lld, this side "
 		    "speaks %d", (long long)json_integer_value(v), PCARD_BMSG_VERSION);
 		goto out;
 	}
 	if ((type = name_index(type_names, 6, json_object_get(root, "type"))) < 0) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "type: missing or unknown");
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "type: missing or unknown");
 		goto out;
 	}
 	m->type = type;
 	if ((bad = unknown_member(root, allowed[type])) != NULL) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "%s: unknown member", bad);
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "%s: unknown member", bad);
 		goto out;
 	}
 	if (text_field(json_object_get(root, "session"), m->session, sizeof m->session) !=
 	    PCARD_OK || !id_ok(m->session, type == PCARD_BMSG_HELLO) ||
 	    (type == PCARD_BMSG_HELLO && m->session[0] != '\0')) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "session: not an id of 1..%d of "
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "session: not an id of 1..%d of "
 		    "[A-Za-z0-9_-] (\"\" in a hello)", PCARD_BMSG_ID_MAX);
 		goto out;
 	}
@@ -397,7 +404,7 @@ pcard_bmsg_parse(const char *json, size_t n, pcard_bmsg *m, char *err, size_t er
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > (json_int_t)MAX_STEP ||
 	    (type == PCARD_BMSG_HELLO && json_integer_value(v) != 0)) {
-		e = fail(err, err_cap, PCARD_E_BAD_ENCODING, "step: not 0..%u (0 in a hello)",
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "step: not 0..%u (0 in a hello)",
 		    MAX_STEP);
 		goto out;
 	}

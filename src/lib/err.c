@@ -1,5 +1,7 @@
 /* err.c: strings and exit codes for pcard_err. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "postcard/err.h"
 
@@ -61,4 +63,17 @@ pcard_exit_code(pcard_err err)
 	if ((unsigned)err >= PCARD_E__COUNT || errs[err].name == NULL)
 		return PCARD_EXIT_INTERNAL;
 	return errs[err].exit;
+}
+
+pcard_err
+pcard_errf(char *msg, size_t cap, pcard_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg != NULL && cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(msg, cap, fmt, ap);
+		va_end(ap);
+	}
+	return e;
 }

@@ -30,19 +30,6 @@
 #include "server.h"
 
 
-static pcard_err
-fail(char *err, size_t cap, pcard_err e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return e;
-}
-
 static int
 only(const json_t *o, const char *const *allowed, const char **bad)
 {
@@ -74,11 +61,12 @@ path_member(const json_t *o, const char *name, const char *dir, int required, ch
 
 	*out = NULL;
 	if (v == NULL)
-		return required ? fail(err, cap, PCARD_E_BAD_FILE, "'%s' is missing", name) :
+		return required ? pcard_errf(err, cap, PCARD_E_BAD_FILE, "'%s' is missing", name) :
 		    PCARD_OK;
 	if (!json_is_string(v) || (s = json_string_value(v))[0] == '\0' ||
 	    strlen(s) >= PATH_MAX)
-		return fail(err, cap, PCARD_E_BAD_FILE, "'%s' must be a non-empty path", name);
+		return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+		    "'%s' must be a non-empty path", name);
 	if (s[0] == '/' || dir == NULL) {
 		*out = strdup(s);
 	} else {
@@ -100,7 +88,8 @@ uint_member(const json_t *o, const char *name, uint64_t min, uint64_t max, uint6
 		return PCARD_OK;	/* keep the default */
 	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
 	    (uint64_t)json_integer_value(j) < min || (uint64_t)json_integer_value(j) > max)
-		return fail(err, cap, PCARD_E_BAD_FILE, "'%s' must be an integer in %llu..%llu",
+		return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+		    "'%s' must be an integer in %llu..%llu",
 		    name, (unsigned long long)min, (unsigned long long)max);
 	*v = (uint64_t)json_integer_value(j);
 	return PCARD_OK;
@@ -129,48 +118,54 @@ check_profiles(const json_t *a, char *err, size_t cap)
 	json_t *p;
 
 	if (!json_is_array(a))
-		return fail(err, cap, PCARD_E_BAD_FILE, "'profiles' must be an array");
+		return pcard_errf(err, cap, PCARD_E_BAD_FILE, "'profiles' must be an array");
 	json_array_foreach((json_t *)a, idx, p) {
 		const char *bad = NULL;
 		json_t *labels = json_object_get(p, "labels"), *l, *v;
 		size_t j;
 
 		if (!json_is_object(p))
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu] is not an object", idx);
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu] is not an object", idx);
 		if (!only(p, allowed, &bad))
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu]: unknown member '%s'",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu]: unknown member '%s'",
 			    idx, bad);
 		v = json_object_get(p, "name");
 		if (!json_is_string(v) || !pcard_srv_is_ident(json_string_value(v), 64))
-			return fail(err, cap, PCARD_E_BAD_FILE,
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "profiles[%zu].name must be 1..64 of [A-Za-z0-9._-]", idx);
 		if (!json_is_array(labels) ||
 		    (json_array_size(labels) != 1 && json_array_size(labels) != 3))
-			return fail(err, cap, PCARD_E_BAD_FILE,
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "profiles[%zu].labels must be an array of 1 or 3 labels", idx);
 		json_array_foreach(labels, j, l)
 			if (!json_is_string(l) || json_string_length(l) == 0 ||
 			    json_string_length(l) > 63)
-				return fail(err, cap, PCARD_E_BAD_FILE,
+				return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 				    "profiles[%zu].labels[%zu] must be 1..63 characters", idx, j);
 		v = json_object_get(p, "template");
 		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 15)
-			return fail(err, cap, PCARD_E_BAD_FILE,
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "profiles[%zu].template must be a template name", idx);
 		v = json_object_get(p, "kvn");
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 255)
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu].kvn must be 1..255",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu].kvn must be 1..255",
 			    idx);
 		v = json_object_get(p, "scp");
 		if (!json_is_integer(v) || (json_integer_value(v) != 2 && json_integer_value(v) != 3))
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu].scp must be 2 or 3",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu].scp must be 2 or 3",
 			    idx);
 		v = json_object_get(p, "i");
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu].i must be 0..255", idx);
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu].i must be 0..255", idx);
 		v = json_object_get(p, "enrol");
 		if (v != NULL && !json_is_boolean(v))
-			return fail(err, cap, PCARD_E_BAD_FILE, "profiles[%zu].enrol must be true or false",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "profiles[%zu].enrol must be true or false",
 			    idx);
 	}
 	return PCARD_OK;
@@ -184,27 +179,30 @@ check_agents(const json_t *a, char *err, size_t cap)
 	json_t *p;
 
 	if (!json_is_array(a))
-		return fail(err, cap, PCARD_E_BAD_FILE, "'agents' must be an array");
+		return pcard_errf(err, cap, PCARD_E_BAD_FILE, "'agents' must be an array");
 	json_array_foreach((json_t *)a, idx, p) {
 		const char *bad = NULL;
 		json_t *v;
 
 		if (!json_is_object(p))
-			return fail(err, cap, PCARD_E_BAD_FILE, "agents[%zu] is not an object", idx);
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "agents[%zu] is not an object", idx);
 		if (!only(p, allowed, &bad))
-			return fail(err, cap, PCARD_E_BAD_FILE, "agents[%zu]: unknown member '%s'",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "agents[%zu]: unknown member '%s'",
 			    idx, bad);
 		v = json_object_get(p, "id");
 		if (!json_is_string(v) || !pcard_srv_is_ident(json_string_value(v), 64))
-			return fail(err, cap, PCARD_E_BAD_FILE,
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "agents[%zu].id must be 1..64 of [A-Za-z0-9._-]", idx);
 		v = json_object_get(p, "name");
 		if (v != NULL && (!json_is_string(v) || json_string_length(v) > 64))
-			return fail(err, cap, PCARD_E_BAD_FILE, "agents[%zu].name: up to 64 characters",
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
+			    "agents[%zu].name: up to 64 characters",
 			    idx);
 		v = json_object_get(p, "fingerprint");
 		if (!json_is_string(v) || !is_hex_of(json_string_value(v), 64))
-			return fail(err, cap, PCARD_E_BAD_FILE,
+			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "agents[%zu].fingerprint must be 64 hex digits (SHA-256)", idx);
 	}
 	return PCARD_OK;
@@ -240,17 +238,17 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	cfg->reconcile = 1;
 
 	if ((f = fopen(path, "rb")) == NULL) {
-		e = fail(err, err_cap, PCARD_E_IO, "%s: %s", path, strerror(errno));
+		e = pcard_errf(err, err_cap, PCARD_E_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL || !json_is_object(root)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE, "%s:%d: %s", path, je.line,
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE, "%s:%d: %s", path, je.line,
 		    root == NULL ? je.text : "the configuration must be a JSON object");
 		goto out;
 	}
 	if (!only(root, top, &bad)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE, "unknown member '%s'", bad);
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE, "unknown member '%s'", bad);
 		goto out;
 	}
 	if ((cfg->path = strdup(path)) == NULL || (dcopy = strdup(path)) == NULL) {
@@ -262,7 +260,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	v = json_object_get(root, "listen");
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) > 45)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE, "'listen' must be an IP address");
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE, "'listen' must be an IP address");
 		goto out;
 	}
 	if ((cfg->listen = strdup(v != NULL ? json_string_value(v) : "127.0.0.1")) == NULL) {
@@ -279,7 +277,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	cfg->level = (uint8_t)u;
 	v = json_object_get(root, "reconcile");
 	if (v != NULL && !json_is_boolean(v)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE, "'reconcile' must be true or false");
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE, "'reconcile' must be true or false");
 		goto out;
 	}
 	cfg->reconcile = v == NULL || json_is_true(v);
@@ -289,7 +287,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 
 	tls = json_object_get(root, "tls");
 	if (!json_is_object(tls) || !only(tls, tls_m, &bad)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE,
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 		    tls == NULL || !json_is_object(tls) ? "'tls' must be an object%s%s" :
 		    "tls: unknown member '%s'", bad != NULL ? bad : "", "");
 		goto out;
@@ -301,7 +299,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 
 	admin = json_object_get(root, "admin");
 	if (!json_is_object(admin) || !only(admin, admin_m, &bad)) {
-		e = fail(err, err_cap, PCARD_E_BAD_FILE,
+		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 		    admin == NULL || !json_is_object(admin) ? "'admin' must be an object%s%s" :
 		    "admin: unknown member '%s'", bad != NULL ? bad : "", "");
 		goto out;
@@ -313,7 +311,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	hsm = json_object_get(root, "hsm");
 	if (hsm != NULL) {
 		if (!json_is_object(hsm) || !only(hsm, hsm_m, &bad)) {
-			e = fail(err, err_cap, PCARD_E_BAD_FILE,
+			e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 			    !json_is_object(hsm) ? "'hsm' must be an object%s%s" :
 			    "hsm: unknown member '%s'", bad != NULL ? bad : "", "");
 			goto out;
@@ -326,7 +324,8 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 			goto out;
 		v = json_object_get(hsm, "token");
 		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 32) {
-			e = fail(err, err_cap, PCARD_E_BAD_FILE, "hsm.token must be a token label");
+			e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
+			    "hsm.token must be a token label");
 			goto out;
 		}
 		if ((cfg->hsm_token = strdup(json_string_value(v))) == NULL) {
@@ -351,7 +350,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 	lim = json_object_get(root, "limits");
 	if (lim != NULL) {
 		if (!json_is_object(lim) || !only(lim, lim_m, &bad)) {
-			e = fail(err, err_cap, PCARD_E_BAD_FILE,
+			e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 			    !json_is_object(lim) ? "'limits' must be an object%s%s" :
 			    "limits: unknown member '%s'", bad != NULL ? bad : "", "");
 			goto out;
