@@ -23,6 +23,7 @@
 #include "postcard/apdu.h"
 #include "postcard/bundle.h"
 #include "postcard/bytes.h"
+#include "postcard/json.h"
 
 #define MAX_STEP 1000000u
 #define MAX_JOB_ID ((uint64_t)1 << 53)
@@ -113,25 +114,6 @@ text_field(json_t *v, char *out, size_t cap)
 	return PCARD_OK;
 }
 
-/* Refuse members of o not named in allowed (NULL-terminated). */
-static const char *
-unknown_member(json_t *o, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		size_t i;
-
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return key;
-	}
-	return NULL;
-}
-
 static int
 name_index(const char *const *names, size_t n, json_t *v)
 {
@@ -163,7 +145,7 @@ parse_hello(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	}
 	if (!json_is_object(card))
 		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "card: missing or not an object");
-	if ((bad = unknown_member(card, card_keys)) != NULL)
+	if ((bad = pcard_json_unknown_member(card, card_keys)) != NULL)
 		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "card.%s: unknown member", bad);
 	for (size_t i = 0; card_keys[i] != NULL; i++) {
 		if ((v = json_object_get(card, card_keys[i])) == NULL)
@@ -197,7 +179,7 @@ parse_bundle(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	json_array_foreach(steps, i, st) {
 		pcard_bmsg_step *d = &m->steps[i];
 
-		if (!json_is_object(st) || unknown_member(st, step_keys) != NULL)
+		if (!json_is_object(st) || pcard_json_unknown_member(st, step_keys) != NULL)
 			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
 			    "steps[%zu]: not a step", i);
 		if ((v = json_object_get(st, "apdu")) == NULL ||
@@ -270,7 +252,7 @@ parse_result(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 		pcard_bmsg_job *d = &m->jobs[i];
 		int st = -1;
 
-		if (!json_is_object(j) || unknown_member(j, job_keys) != NULL)
+		if (!json_is_object(j) || pcard_json_unknown_member(j, job_keys) != NULL)
 			return pcard_errf(err, cap, PCARD_E_BAD_ENCODING,
 			    "jobs[%zu]: not a job", i);
 		v = json_object_get(j, "id");
@@ -309,7 +291,7 @@ parse_error(json_t *root, pcard_bmsg *m, char *err, size_t cap)
 	static const char *const keys[] = { "code", "message", "retry", NULL };
 	json_t *e = json_object_get(root, "error"), *v;
 
-	if (!json_is_object(e) || unknown_member(e, keys) != NULL)
+	if (!json_is_object(e) || pcard_json_unknown_member(e, keys) != NULL)
 		return pcard_errf(err, cap, PCARD_E_BAD_ENCODING, "error: not an error object");
 	if (text_field(json_object_get(e, "code"), m->code, sizeof m->code) != PCARD_OK ||
 	    m->code[0] == '\0')
@@ -389,7 +371,7 @@ pcard_bmsg_parse(const char *json, size_t n, pcard_bmsg *m, char *err, size_t er
 		goto out;
 	}
 	m->type = type;
-	if ((bad = unknown_member(root, allowed[type])) != NULL) {
+	if ((bad = pcard_json_unknown_member(root, allowed[type])) != NULL) {
 		e = pcard_errf(err, err_cap, PCARD_E_BAD_ENCODING, "%s: unknown member", bad);
 		goto out;
 	}

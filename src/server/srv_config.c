@@ -27,29 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "postcard/json.h"
 #include "server.h"
 
-
-static int
-only(const json_t *o, const char *const *allowed, const char **bad)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v) {
-		size_t i;
-
-		(void)v;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			*bad = k;
-			return 0;
-		}
-	}
-	return 1;
-}
 
 /* A path member: NULL when absent (and not required); relative paths joined to dir. */
 static pcard_err
@@ -127,7 +107,7 @@ check_profiles(const json_t *a, char *err, size_t cap)
 		if (!json_is_object(p))
 			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "profiles[%zu] is not an object", idx);
-		if (!only(p, allowed, &bad))
+		if ((bad = pcard_json_unknown_member(p, allowed)) != NULL)
 			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "profiles[%zu]: unknown member '%s'",
 			    idx, bad);
@@ -187,7 +167,7 @@ check_agents(const json_t *a, char *err, size_t cap)
 		if (!json_is_object(p))
 			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "agents[%zu] is not an object", idx);
-		if (!only(p, allowed, &bad))
+		if ((bad = pcard_json_unknown_member(p, allowed)) != NULL)
 			return pcard_errf(err, cap, PCARD_E_BAD_FILE,
 			    "agents[%zu]: unknown member '%s'",
 			    idx, bad);
@@ -247,7 +227,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 		    root == NULL ? je.text : "the configuration must be a JSON object");
 		goto out;
 	}
-	if (!only(root, top, &bad)) {
+	if ((bad = pcard_json_unknown_member(root, top)) != NULL) {
 		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE, "unknown member '%s'", bad);
 		goto out;
 	}
@@ -286,7 +266,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 		goto out;
 
 	tls = json_object_get(root, "tls");
-	if (!json_is_object(tls) || !only(tls, tls_m, &bad)) {
+	if (!json_is_object(tls) || (bad = pcard_json_unknown_member(tls, tls_m)) != NULL) {
 		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 		    tls == NULL || !json_is_object(tls) ? "'tls' must be an object%s%s" :
 		    "tls: unknown member '%s'", bad != NULL ? bad : "", "");
@@ -298,7 +278,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 		goto out;
 
 	admin = json_object_get(root, "admin");
-	if (!json_is_object(admin) || !only(admin, admin_m, &bad)) {
+	if (!json_is_object(admin) || (bad = pcard_json_unknown_member(admin, admin_m)) != NULL) {
 		e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 		    admin == NULL || !json_is_object(admin) ? "'admin' must be an object%s%s" :
 		    "admin: unknown member '%s'", bad != NULL ? bad : "", "");
@@ -310,7 +290,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 
 	hsm = json_object_get(root, "hsm");
 	if (hsm != NULL) {
-		if (!json_is_object(hsm) || !only(hsm, hsm_m, &bad)) {
+		if (!json_is_object(hsm) || (bad = pcard_json_unknown_member(hsm, hsm_m)) != NULL) {
 			e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 			    !json_is_object(hsm) ? "'hsm' must be an object%s%s" :
 			    "hsm: unknown member '%s'", bad != NULL ? bad : "", "");
@@ -349,7 +329,7 @@ pcard_srv_config_load(const char *path, pcard_srv_config *cfg, char *err, size_t
 
 	lim = json_object_get(root, "limits");
 	if (lim != NULL) {
-		if (!json_is_object(lim) || !only(lim, lim_m, &bad)) {
+		if (!json_is_object(lim) || (bad = pcard_json_unknown_member(lim, lim_m)) != NULL) {
 			e = pcard_errf(err, err_cap, PCARD_E_BAD_FILE,
 			    !json_is_object(lim) ? "'limits' must be an object%s%s" :
 			    "limits: unknown member '%s'", bad != NULL ? bad : "", "");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "postcard/bytes.h"
+#include "postcard/json.h"
 #include "server.h"
 
 unsigned
@@ -125,20 +126,11 @@ unsigned
 pcard_srv_only_members(const json_t *obj, const char *const *allowed, const char *where,
     json_t **out)
 {
-	const char *k;
-	json_t *v;
+	const char *k = pcard_json_unknown_member(obj, allowed);
 
-	json_object_foreach((json_t *)obj, k, v) {
-		size_t i;
-
-		(void)v;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return pcard_srv_error(out, 400, "unknown_field", "%s: unknown member '%.64s'",
-			    where, k);
-	}
+	if (k != NULL)
+		return pcard_srv_error(out, 400, "unknown_field", "%s: unknown member '%.64s'",
+		    where, k);
 	return 0;
 }
 
