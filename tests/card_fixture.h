@@ -157,12 +157,7 @@ fx_send(ch_host *h, const uint8_t *cmd, size_t n)
 static inline uint16_t
 fx_send_hex(ch_host *h, const char *hex)
 {
-	uint8_t b[300];
-	size_t n;
-
-	if (pcard_hex_decode(hex, b, sizeof b, &n) != PCARD_OK)
-		return 0;
-	return fx_send(h, b, n);
+	return ch_send_hex(h, hex, fx_send);
 }
 
 static inline void

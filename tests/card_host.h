@@ -64,15 +64,22 @@ ch_raw(ch_host *h, const uint8_t *cmd, size_t n)
 	return h->sw;
 }
 
+/* Decode hex (at most 300 bytes) and exchange it through send; 0 when the hex is bad. */
 static inline uint16_t
-ch_hex(ch_host *h, const char *hex)
+ch_send_hex(ch_host *h, const char *hex, uint16_t (*send)(ch_host *, const uint8_t *, size_t))
 {
 	uint8_t b[300];
 	size_t n;
 
 	if (pcard_hex_decode(hex, b, sizeof b, &n) != PCARD_OK)
 		return 0;
-	return ch_raw(h, b, n);
+	return send(h, b, n);
+}
+
+static inline uint16_t
+ch_hex(ch_host *h, const char *hex)
+{
+	return ch_send_hex(h, hex, ch_raw);
 }
 
 /* Open a session with kvn (0 = default) at level. Returns the SW of the failing step. */
@@ -133,12 +140,7 @@ ch_sec(ch_host *h, const uint8_t *cmd, size_t n)
 static inline uint16_t
 ch_sec_hex(ch_host *h, const char *hex)
 {
-	uint8_t b[300];
-	size_t n;
-
-	if (pcard_hex_decode(hex, b, sizeof b, &n) != PCARD_OK)
-		return 0;
-	return ch_sec(h, b, n);
+	return ch_send_hex(h, hex, ch_sec);
 }
 
 static inline void
