@@ -25,6 +25,7 @@
 
 #include "postcard/bytes.h"
 #include "postcard/cap.h"
+#include "postcard/file.h"
 #include "postcard/crypto.h"
 #include "postcard/err.h"
 
@@ -498,36 +499,17 @@ out:
 pcard_err
 pcard_cap_open_file(const char *path, pcard_cap **out)
 {
-	FILE *f = NULL;
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	pcard_err err = PCARD_E_INTERNAL;
+	pcard_err err;
 
 	if (path == NULL || out == NULL)
 		return PCARD_E_INVALID_ARG;
 	*out = NULL;
-	if ((f = fopen(path, "rb")) == NULL) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	/* Read up to one byte past the limit to tell "too big" from "exactly the limit". */
-	if ((buf = malloc(PCARD_CAP_MAX_FILE_BYTES + 1u)) == NULL) {
-		err = PCARD_E_NOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, PCARD_CAP_MAX_FILE_BYTES + 1u, f);
-	if (ferror(f)) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if (n > PCARD_CAP_MAX_FILE_BYTES) {
-		err = corrupt();
-		goto out;
-	}
+	/* A file over the limit is PCARD_E_BAD_FILE there too, as a corrupt CAP is. */
+	if ((err = pcard_file_read(path, PCARD_CAP_MAX_FILE_BYTES, &buf, &n)) != PCARD_OK)
+		return err;
 	err = pcard_cap_open_mem(buf, n, out);
-out:
-	if (f != NULL)
-		fclose(f);
 	free(buf);
 	return err;
 }

@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "postcard/crypto.h"
+#include "postcard/file.h"
 
 /* Internal to the crypto module, defined in crypto.c: the fetched digest for h, or NULL. */
 const EVP_MD *pcard__crypto_md(pcard_hash h);
@@ -154,40 +155,20 @@ pcard_pkey_load_file(const char *path, pcard_pkey **out)
 {
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	FILE *f = NULL;
-	pcard_err err = PCARD_E_INTERNAL;
+	pcard_err err;
 
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL)
 		return PCARD_E_INVALID_ARG;
-	if ((f = fopen(path, "rb")) == NULL) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if ((buf = malloc(KEY_FILE_MAX + 1)) == NULL) {
-		err = PCARD_E_NOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, KEY_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		err = PCARD_E_IO;
-		goto out;
-	}
-	if (n == 0 || n > KEY_FILE_MAX) {
+	if ((err = pcard_file_read(path, KEY_FILE_MAX, &buf, &n)) != PCARD_OK)
+		return err;
+	if (n == 0)
 		err = PCARD_E_BAD_FILE;
-		goto out;
-	}
-	err = pcard_pkey_load(buf, n, out);
-	if (err == PCARD_E_BAD_ENCODING)
+	else if ((err = pcard_pkey_load(buf, n, out)) == PCARD_E_BAD_ENCODING)
 		err = PCARD_E_BAD_FILE;
-out:
-	if (buf != NULL) {
-		pcard_wipe(buf, n);
-		free(buf);
-	}
-	if (f != NULL)
-		fclose(f);
+	pcard_wipe(buf, n);
+	free(buf);
 	return err;
 }
 
